@@ -1,0 +1,5 @@
+"""Run shipit as ``python -m shipit``."""
+
+from shipit.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The core: plans, the engine that applies them, releases (promote, rollback)."""

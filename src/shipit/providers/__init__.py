@@ -1,0 +1,1 @@
+"""Provider adapters: the protocol, the registry and one module per platform."""

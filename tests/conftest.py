@@ -1,0 +1,49 @@
+"""Test isolation: every test gets its own HOME, no SHIPIT_*/provider variables, no real keyring."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROVIDER_VARIABLES = (
+    "RAILWAY_API_TOKEN",
+    "RAILWAY_TOKEN",
+    "RENDER_API_KEY",
+    "FLY_API_TOKEN",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "NO_COLOR",
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """A fresh HOME and XDG dirs, and none of the variables that change shipit's behaviour.
+
+    Tests that need a real keyring opt in with the ``keyring`` marker (see tests/e2e).
+    """
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    for name in list(os.environ):
+        if name.startswith("SHIPIT_"):
+            monkeypatch.delenv(name, raising=False)
+    for name in PROVIDER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    return home
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The read-only folder with provider schemas and design notes beside the project."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not beside the project")
+    return SHARED
