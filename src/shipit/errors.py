@@ -7,6 +7,7 @@
     +-- AuthError               exit 3   a token is missing, wrong or expired
     +-- ProviderAPIError        exit 4   the provider's API refused or failed
     +-- DeployFailedError       exit 5   a build, deploy or health gate failed
+    +-- ChecksFailedError       exit 5   `shipit doctor` found failing checks
 
 The CLI's one error boundary prints ``str(error)`` and the hint, and exits with ``exit_code``.
 Messages never contain secret values: callers pass names, never values.
@@ -136,3 +137,9 @@ class DeployFailedError(ShipitError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.log_tail = list(log_tail)
+
+
+class ChecksFailedError(ShipitError):
+    """``shipit doctor`` found at least one failing check (each is printed with its fix)."""
+
+    exit_code = ExitCode.DEPLOY

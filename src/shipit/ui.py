@@ -54,6 +54,7 @@ class Output:
     def __init__(self, *, json_mode: bool = False, verbose: bool = False) -> None:
         self.json_mode = json_mode
         self.verbose = verbose
+        self.emitted = False  # a JSON document is on stdout already (--json prints exactly one)
         self._lock = threading.Lock()
         self._err: Console | None = None
         self._out: Console | None = None
@@ -83,6 +84,7 @@ class Output:
     def emit_json(self, document: Any) -> None:
         """Print exactly one JSON document on stdout."""
         text = json.dumps(to_jsonable(document), indent=2, sort_keys=False)
+        self.emitted = True
         with self._lock:
             sys.stdout.write(redact(text) + "\n")
             sys.stdout.flush()

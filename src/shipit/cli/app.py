@@ -38,7 +38,8 @@ def root(
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
     config: Annotated[
-        str | None, typer.Option("-c", "--config", help="shipit.toml to use (default: found upward).")
+        str | None,
+        typer.Option("-c", "--config", help="shipit.toml to use (default: found upward)."),
     ] = None,
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Confirm destructive steps.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show more detail.")] = False,
@@ -73,7 +74,9 @@ def run(args: list[str], output: object) -> int:
     context.output = output
     _register()
     try:
-        app(args, prog_name="shipit", standalone_mode=False)
+        code = app(args, prog_name="shipit", standalone_mode=False)
+        if isinstance(code, int):  # typer.Exit(n) is returned, not raised, in this mode
+            return code
     except ShipitError as error:
         context.report_error(error)
         return error.exit_code

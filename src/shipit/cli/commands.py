@@ -9,6 +9,7 @@ import typer
 MODULES = (
     "shipit.cli.init",
     "shipit.cli.deploy",
+    "shipit.cli.plan",
     "shipit.cli.runtime",
     "shipit.cli.env",
     "shipit.cli.auth",

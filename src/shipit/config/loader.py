@@ -12,11 +12,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from shipit.config.locate import locate
-from shipit.config.models import ShipitConfig
+from shipit.config.models import NAME, LocatedValueError, ShipitConfig
 from shipit.errors import ConfigError
 
 CONFIG_NAME = "shipit.toml"
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_AT_END = "(at end of document)"
+_ENV_VALUE_TAGS = frozenset({"str", "int", "float", "bool"})
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class LoadedConfig:
         """The line a key path is written on, for error messages."""
         return locate(self.text, key)
 
-    def error(self, key: Sequence[str | int], message: str, *, hint: str | None = None) -> ConfigError:
+    def error(
+        self, key: Sequence[str | int], message: str, *, hint: str | None = None
+    ) -> ConfigError:
         """A ConfigError located at ``key`` in this file."""
         return ConfigError(
             message,
@@ -91,7 +95,9 @@ def parse_config(text: str, file: Path) -> LoadedConfig:
         position = _TOML_POSITION.search(message)
         line = int(position.group(1)) if position else None
         column = int(position.group(2)) if position else None
-        detail = _TOML_POSITION.sub("", message).strip()
+        if _TOML_AT_END in message:
+            line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+        detail = _TOML_POSITION.sub("", message).replace(_TOML_AT_END, "").strip()
         raise ConfigError(
             f"TOML syntax error: {detail}", file=shown, line=line, column=column
         ) from None
@@ -109,17 +115,25 @@ def _first_error(exc: ValidationError, text: str, shown: str) -> ConfigError:
     loc: tuple[Any, ...] = tuple(error["loc"])
     kind = error["type"]
     message = error["msg"]
+    key_path = [part for part in loc if not _is_union_tag(part)]
+    env_value = any(part in _ENV_VALUE_TAGS for part in loc if isinstance(part, str))
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, LocatedValueError):
+        key_path.extend(cause.at)
     if kind == "extra_forbidden":
         message = f"unknown key {str(loc[-1])!r}"
     elif kind == "missing":
         message = f"required key {str(loc[-1])!r} is missing"
     elif message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    key_path = [part for part in loc if not _is_union_tag(part)]
+    elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME.pattern:
+        message = f"{error['input']!r} is not a valid name (a-z, 0-9, - and _)"
+    elif env_value and kind.endswith("_type"):
+        message = f"must be a string, number or boolean, not {_toml_type(error['input'])}"
     line = locate(text, key_path)
     if kind == "missing":
-        key_path = key_path[:-1] or key_path
-        line = locate(text, key_path) or line
+        key_path = key_path[:-1]
+        line = locate(text, key_path) if key_path else None
     return ConfigError(
         message,
         file=shown,
@@ -128,10 +142,19 @@ def _first_error(exc: ValidationError, text: str, shown: str) -> ConfigError:
     )
 
 
+def _toml_type(value: Any) -> str:
+    """The TOML name of a parsed value's type, for messages."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"  # datetime, date, time
+
+
 def _is_union_tag(part: Any) -> bool:
     """Pydantic puts the chosen union member's type name into error locations."""
     return isinstance(part, str) and (
-        part in {"str", "int", "float", "bool"} or part.startswith(("function-", "constrained-"))
+        part in _ENV_VALUE_TAGS or part.startswith(("function-", "constrained-"))
     )
 
 

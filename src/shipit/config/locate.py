@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
-_INLINE_KEY = re.compile(r"""(?:[{,]\s*)([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=""")
+_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
+_INLINE_KEY = re.compile(rf"(?:[{{,]\s*)({_PART})\s*=")
 
 
 def split_key(dotted: str) -> list[str]:
@@ -20,8 +21,13 @@ def split_key(dotted: str) -> list[str]:
 
 
 def key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Map every table header and key path in ``text`` to its 1-based line number."""
+    """Map every table header and key path in ``text`` to its 1-based line number.
+
+    A table that only exists implicitly (``[a.b]`` without ``[a]``) maps to its first sub-table's
+    header, unless it is written explicitly further down.
+    """
     found: dict[tuple[str, ...], int] = {}
+    implicit: dict[tuple[str, ...], int] = {}
     table: list[str] = []
     in_multiline: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
@@ -33,6 +39,8 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
         if header:
             table = split_key(header.group(1))
             found.setdefault(tuple(table), number)
+            for i in range(1, len(table)):
+                implicit.setdefault(tuple(table[:i]), number)
             continue
         key = _KEY.match(line)
         if not key:
@@ -40,13 +48,13 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
         path = (*table, *split_key(key.group(1)))
         for i in range(len(table) + 1, len(path) + 1):
             found.setdefault(path[:i], number)
-        rest = line[key.end():]
+        rest = line[key.end() :]
         for inline in _INLINE_KEY.finditer(rest):
             found.setdefault((*path, *split_key(inline.group(1))), number)
         for quote in ('"""', "'''"):
             if rest.count(quote) == 1:
                 in_multiline = quote
-    return found
+    return {**implicit, **found}
 
 
 def locate(text: str, path: Sequence[str | int]) -> int | None:

@@ -20,11 +20,29 @@ class Strict(BaseModel):
 EnvValue = str | int | float | bool
 
 
+class LocatedValueError(ValueError):
+    """A validation error about a key below the validated one; ``at`` extends its key path.
+
+    The loader appends ``at`` to the error's location, so the message names (and points at the
+    line of) the offending key rather than the table that holds it.
+    """
+
+    def __init__(self, message: str, *at: str | int) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 def _check_env_names(env: dict[str, EnvValue]) -> dict[str, EnvValue]:
     for key in env:
         if not ENV_NAME.match(key):
-            raise ValueError(f"{key!r} is not a valid environment variable name")
+            raise LocatedValueError(f"{key!r} is not a valid environment variable name", key)
     return env
+
+
+def _check_health_path(path: str | None) -> str | None:
+    if path is not None and not path.startswith("/"):
+        raise ValueError("must start with '/'")
+    return path
 
 
 class ProjectConfig(Strict):
@@ -63,27 +81,33 @@ class ServiceConfig(Strict):
 
     _env_names = field_validator("env")(_check_env_names)
 
+    _health = field_validator("health_path")(_check_health_path)
+
     @field_validator("secrets")
     @classmethod
     def _secret_names(cls, names: list[str]) -> list[str]:
-        for name in names:
+        seen: set[str] = set()
+        for index, name in enumerate(names):
             if not ENV_NAME.match(name):
-                raise ValueError(f"{name!r} is not a valid environment variable name")
-        if len(set(names)) != len(names):
-            raise ValueError("a secret is listed twice")
+                raise LocatedValueError(f"{name!r} is not a valid environment variable name", index)
+            if name in seen:
+                raise LocatedValueError(f"{name!r} is listed twice", index)
+            seen.add(name)
         return names
-
-    @field_validator("health_path")
-    @classmethod
-    def _health_path(cls, path: str | None) -> str | None:
-        if path is not None and not path.startswith("/"):
-            raise ValueError("must start with '/'")
-        return path
 
     @model_validator(mode="after")
     def _runnable(self) -> ServiceConfig:
+        for name in self.secrets:
+            if name in self.env:
+                raise LocatedValueError(
+                    f"{name!r} is listed in `secrets`, so it cannot have a plain value here",
+                    "env",
+                    name,
+                )
         if self.build is not None and not self.image:
-            raise ValueError("a service with a build table needs `image`, the repository to push to")
+            raise LocatedValueError(
+                "a service with a build table needs `image`, the repository to push to", "build"
+            )
         if self.start is None and self.build is None and self.image is None:
             raise ValueError("set `start`, a `build` table or a prebuilt `image`")
         return self
@@ -102,6 +126,7 @@ class ServiceOverride(Strict):
     replicas: Annotated[int, Field(ge=1, le=100)] | None = None
 
     _env_names = field_validator("env")(_check_env_names)
+    _health = field_validator("health_path")(_check_health_path)
 
 
 class LocalBlock(Strict):
@@ -166,11 +191,13 @@ class EnvironmentConfig(Strict):
         if self.provider in BUILTIN_BLOCKS:
             for other in BUILTIN_BLOCKS:
                 if other != self.provider and getattr(self, other) is not None:
-                    raise ValueError(
-                        f"has a [{other}] block but provider is {self.provider!r}"
+                    raise LocatedValueError(
+                        f"a [{other}] block, but provider is {self.provider!r}", other
                     )
             if self.provider != "local" and getattr(self, self.provider) is None:
-                raise ValueError(f"provider {self.provider!r} needs a [{self.provider}] block")
+                raise LocatedValueError(
+                    f"provider {self.provider!r} needs a [{self.provider}] block", "provider"
+                )
         return self
 
     def block(self) -> Strict | None:
@@ -197,7 +224,9 @@ class ShipitConfig(Strict):
             raise ValueError("define at least one service")
         for name in services:
             if not NAME.match(name):
-                raise ValueError(f"{name!r} is not a valid service name (a-z, 0-9, - and _)")
+                raise LocatedValueError(
+                    f"{name!r} is not a valid service name (a-z, 0-9, - and _)", name
+                )
         return services
 
     @field_validator("environments")
@@ -205,7 +234,9 @@ class ShipitConfig(Strict):
     def _env_names(cls, envs: dict[str, EnvironmentConfig]) -> dict[str, EnvironmentConfig]:
         for name in envs:
             if not NAME.match(name):
-                raise ValueError(f"{name!r} is not a valid environment name (a-z, 0-9, - and _)")
+                raise LocatedValueError(
+                    f"{name!r} is not a valid environment name (a-z, 0-9, - and _)", name
+                )
         return envs
 
     def pipeline(self) -> list[str]:

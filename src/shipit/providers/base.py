@@ -3,7 +3,8 @@
 One adapter instance serves one environment; it is created by the registry with a
 :class:`ProviderContext` (its credentials and where it may keep state) and used synchronously.
 Adapters translate: they never print, never read shipit.toml and never decide policy. The engine
-(``shipit.core.engine``) drives them and owns timing: ``health`` answers one probe, the engine polls.
+(``shipit.core.engine``) drives them and owns timing: ``health`` answers one probe; the engine
+polls.
 
 A deploy goes ``set_env`` -> ``link_db`` -> ``deploy`` -> ``health`` (polled) -> ``settle``;
 ``settle(healthy=False)`` leaves the previous release serving where the platform allows.
@@ -201,6 +202,13 @@ class Provider(Protocol):
 
     def build(self, service: ServiceSpec) -> Artifact:
         """Build the service's artifact with the provider's own means (local bundle)."""
+        ...
+
+    def planned_artifact(self, service: ServiceSpec) -> Artifact | None:
+        """What ``build`` would produce, without building; None = unknown ("will build").
+
+        Optional: ``shipit plan`` calls it only where an adapter defines it.
+        """
         ...
 
     def get_env(self, service: ServiceSpec) -> Mapping[str, str | Secret] | None:
