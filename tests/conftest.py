@@ -47,3 +47,41 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside the project")
     return SHARED
+
+
+def _runner_processes(marker: str) -> list[int]:
+    """Local-provider runner processes whose command line mentions ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "shipit.providers.local.runner" in cmdline and marker in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_running(tmp_path_factory: pytest.TempPathFactory):
+    """Fail the session if a service started by a test outlives the test session."""
+    base = str(tmp_path_factory.getbasetemp())
+    yield
+    if not Path("/proc").is_dir():
+        return
+    import signal
+    import time
+
+    deadline = time.monotonic() + 5
+    leftover = _runner_processes(base)
+    while leftover and time.monotonic() < deadline:
+        time.sleep(0.2)
+        leftover = _runner_processes(base)
+    for pid in leftover:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not leftover, f"processes left running after the test session: {leftover}"

@@ -95,10 +95,18 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": "not found", "path": path})
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        print(f"{self.command} {self.path} {code}", flush=True)
+        log(f"{self.command} {self.path} {code}")
 
     def log_message(self, format: str, *args: object) -> None:
-        print(format % args, flush=True)
+        log(format % args)
+
+
+def log(line: str) -> None:
+    """One line on stdout; a closed stdout (the log reader is gone) never stops the app."""
+    try:
+        print(line, flush=True)
+    except (BrokenPipeError, ValueError, OSError):
+        pass
 
 
 def main() -> int:
@@ -109,18 +117,18 @@ def main() -> int:
     server.daemon_threads = True
 
     def shut_down(signum: int, _frame: FrameType | None) -> None:
-        print(f"received signal {signum}, shutting down", flush=True)
+        log(f"received signal {signum}, shutting down")
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
     release = os.environ.get("SHIPIT_RELEASE", "dev")
-    print(f"listening on http://{host}:{port} (release {release})", flush=True)
+    log(f"listening on http://{host}:{port} (release {release})")
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-    print("stopped", flush=True)
+    log("stopped")
     return 0
 
 

@@ -186,11 +186,19 @@ def make_client(
 
 
 def request(
-    client: ProviderClient, method: str, url: str, *, retry: bool, **kwargs: Any
+    client: ProviderClient,
+    method: str,
+    url: str,
+    *,
+    retry: bool,
+    hide_body: bool = False,
+    **kwargs: Any,
 ) -> httpx.Response:
     """Send one request, retrying per the client's policy when ``retry``; errors are raised.
 
-    Returns a read, successful (2xx/3xx) response. ``kwargs`` go to ``httpx.Client.request``.
+    Returns a read, successful (2xx/3xx) response. ``hide_body`` keeps the response body out of
+    the trace (answers that hold secret values shipit does not know, such as variable lists).
+    ``kwargs`` go to ``httpx.Client.request``.
     """
     policy = client.policy
     started = policy.clock()
@@ -204,7 +212,7 @@ def request(
                 raise transport_error(client.provider, error) from error
             reason = type(error).__name__
         else:
-            _trace_body(response)
+            _trace_body(response, hidden=hide_body)
             pause = None
             if retry and response.status_code in RETRY_STATUSES:
                 wait = retry_after(response.headers.get("Retry-After"), now=_utcnow())
@@ -253,6 +261,7 @@ def graphql(
     operation_name: str | None = None,
     *,
     retry: bool,
+    hide_body: bool = False,
 ) -> dict[str, Any]:
     """POST a GraphQL operation and return its ``data``; ``errors`` raise even with HTTP 200.
 
@@ -264,7 +273,7 @@ def graphql(
         payload["variables"] = {k: v for k, v in variables.items() if v is not None}
     if operation_name:
         payload["operationName"] = operation_name
-    response = request(client, "POST", url, json=payload, retry=retry)
+    response = request(client, "POST", url, json=payload, retry=retry, hide_body=hide_body)
     try:
         body = response.json()
     except ValueError:
@@ -502,8 +511,13 @@ def _trace_response(response: httpx.Response) -> None:
     )
 
 
-def _trace_body(response: httpx.Response) -> None:
+def _trace_body(response: httpx.Response, *, hidden: bool = False) -> None:
     if logger.isEnabledFor(logging.DEBUG):
+        if hidden:
+            logger.debug(
+                "< <body of %d bytes not shown: it may hold secrets>", len(response.content)
+            )
+            return
         body = _body_text(response.content, response.headers.get("content-type", ""))
         if body:
             logger.debug("< %s", body)

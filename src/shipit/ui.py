@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 
 def _plain_wanted(stream: TextIO) -> bool:
-    return bool(os.environ.get("NO_COLOR")) or not stream.isatty()
+    """Plain text: NO_COLOR, CI=true, or ``stream`` is not a terminal."""
+    in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    return bool(os.environ.get("NO_COLOR")) or in_ci or not stream.isatty()
 
 
 def to_jsonable(value: Any) -> Any:

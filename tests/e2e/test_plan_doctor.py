@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -43,12 +45,6 @@ def git(root: Path, *args: str) -> None:
         check=True,
         capture_output=True,
     )
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # plan -------------------------------------------------------------------------------------
@@ -267,15 +263,44 @@ def test_exit_codes(
     assert "Traceback" not in result.output
 
 
-def test_provider_api_error_exits_4(example_project: Path) -> None:
+@pytest.fixture
+def broken_api() -> Iterator[str]:
+    """A loopback API that answers every request with HTTP 500 (not retried)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b'{"errors": [{"message": "internal failure"}]}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/graphql/v2"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_provider_api_error_exits_4(example_project: Path, broken_api: str) -> None:
     env = {
         **STAGING,
         "RAILWAY_API_TOKEN": "fake-railway-token-1",
-        "SHIPIT_RAILWAY_API_URL": f"http://127.0.0.1:{closed_port()}/graphql/v2",
+        "SHIPIT_RAILWAY_API_URL": broken_api,
     }
-    result = run_shipit("plan", "staging", cwd=example_project, env=env, timeout=120)
+    result = run_shipit("plan", "staging", cwd=example_project, env=env)
     assert result.code == 4, result
     assert "railway API" in result.stderr
+    assert "HTTP 500" in result.stderr
 
 
 def test_a_failed_deploy_under_github_actions(example_project: Path, tmp_path: Path) -> None:

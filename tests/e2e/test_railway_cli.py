@@ -1,4 +1,4 @@
-"""The installed CLI against a fake Railway (schema-validating, stateful) via SHIPIT_RAILWAY_API_URL."""
+"""The installed CLI against the schema-checking fake Railway, via SHIPIT_RAILWAY_API_URL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.fakes.railway import RailwayState, railway_server, seeded_state
 from tests.fakes.server import FakeServer
 from tests.helpers import REPO_ROOT, run_shipit
@@ -69,7 +68,7 @@ class Railway:
 
     def live_image(self, environment: str) -> str | None:
         live = self.state.live(*self.ids(environment))
-        return live.meta.get("image") if live else None
+        return live.image if live else None
 
     def deployments(self, environment: str):
         return self.state.deployments_of(*self.ids(environment))
@@ -123,6 +122,8 @@ def test_a_failed_deployment_exits_5_with_its_build_log_and_the_old_one_keeps_se
     assert "Build failed" in result.stderr
     assert railway.state.live(*railway.ids("staging")) is first
     assert railway.live_image("staging") == IMAGE_A
+    instance = railway.state.instances[railway.ids("staging")]
+    assert instance["source"]["image"] == IMAGE_A, "the service still points at the failed image"
 
 
 def test_env_push_sends_30_variables_in_one_mutation(railway: Railway) -> None:
@@ -176,6 +177,23 @@ def test_promote_moves_the_identical_image_to_a_second_environment(railway: Rail
     assert row["live"] is True
 
 
+def test_promote_and_rollback_work_when_railway_does_not_record_the_image(
+    railway: Railway,
+) -> None:
+    railway.state.meta_images = False
+    assert railway.run("deploy", "staging").code == 0
+    railway.write_config(IMAGE_B)
+    assert railway.run("deploy", "staging").code == 0
+
+    promoted = railway.run("promote", "--tag", "v2", "--from", "staging", "--to", "staging2")
+    rolled = railway.run("rollback", "staging")
+
+    assert promoted.code == 0, promoted
+    assert railway.live_image("staging2") == IMAGE_B
+    assert rolled.code == 0, rolled
+    assert railway.live_image("staging") == IMAGE_A
+
+
 def test_rollback_redeploys_the_previous_image(railway: Railway) -> None:
     assert railway.run("deploy", "staging").code == 0
     railway.write_config(IMAGE_B)
@@ -186,7 +204,47 @@ def test_rollback_redeploys_the_previous_image(railway: Railway) -> None:
 
     assert result.code == 0, result
     assert railway.live_image("staging") == IMAGE_A
-    assert [d.meta["image"] for d in railway.deployments("staging")] == [IMAGE_A, IMAGE_B, IMAGE_A]
+    assert [d.image for d in railway.deployments("staging")] == [IMAGE_A, IMAGE_B, IMAGE_A]
+
+
+SOURCE_CONFIG = """
+[project]
+name = "shop"
+
+[services.web]
+source = "app"
+start = "python3 app.py"
+
+[environments.staging]
+provider = "railway"
+
+[environments.staging.railway]
+project = "shop"
+
+[environments.staging2]
+provider = "railway"
+
+[environments.staging2.railway]
+project = "shop"
+"""
+
+
+def test_a_service_without_an_image_is_uploaded_and_cannot_be_promoted(railway: Railway) -> None:
+    (railway.root / "app").mkdir()
+    (railway.root / "app" / "app.py").write_text("print('hello')\n")
+    (railway.root / "shipit.toml").write_text(SOURCE_CONFIG)
+
+    deployed = railway.run("deploy", "staging")
+    promoted = railway.run("promote", "--tag", "v1", "--from", "staging", "--to", "staging2")
+
+    assert deployed.code == 0, deployed
+    (upload,) = railway.state.uploads
+    assert upload["files"] == ["./app.py"]
+    assert railway.state.instances[railway.ids("staging")]["settings"]["startCommand"] == (
+        "python3 app.py"
+    )
+    assert promoted.code == 2, promoted
+    assert "cannot be promoted" in promoted.stderr
 
 
 def test_rate_limited_reads_are_retried_but_a_rate_limited_deploy_is_not(railway: Railway) -> None:

@@ -10,8 +10,10 @@ clear fields on Railway, are kept in ``state.nulls``.
 State: workspaces, projects, environments, services and their per-environment instances,
 variables, deployments that move QUEUED -> BUILDING -> DEPLOYING -> SUCCESS (or FAILED/CRASHED,
 see ``fail_next`` and ``outcomes``) one step per ``deployment(id)`` read, build and runtime logs,
-the ``postgres`` template, and source uploads. Non-API GET requests are answered as the deployed
-app (``GET /health`` -> 200), so a service domain can point at the fake itself.
+the ``postgres`` template, and source uploads (``meta_images = False`` leaves the image out of
+deployments' ``meta``: the API notes could not confirm Railway records it). Non-API GET requests
+are answered as the deployed app (``GET /health`` -> 200), so a service domain can point at the
+fake itself.
 
 Standalone, for end-to-end tests through ``SHIPIT_RAILWAY_API_URL``::
 
@@ -119,6 +121,7 @@ class FakeDeployment:
     service_id: str
     created_at: str
     meta: dict[str, Any]
+    image: str | None = None
     outcome: str = "SUCCESS"
     status: str = "QUEUED"
     stopped: bool = False
@@ -147,6 +150,7 @@ class RailwayState:
         self.outcomes: dict[str, str] = {}
         self.app_domain: str | None = None
         self.app_status = 200
+        self.meta_images = True  # False: deployments' meta does not name their image
         self.invalid: list[dict[str, Any]] = []
         self.nulls: list[str] = []
         self.uploads: list[dict[str, Any]] = []
@@ -246,6 +250,8 @@ class RailwayState:
     ) -> FakeDeployment:
         project_id = self.services[service_id]["projectId"]
         image = meta.get("image")
+        if not self.meta_images:
+            meta = {k: v for k, v in meta.items() if k != "image"}
         if outcome is None:
             outcome = self.fail_next.pop(0) if self.fail_next else "SUCCESS"
             for fragment, forced in self.outcomes.items():
@@ -258,6 +264,7 @@ class RailwayState:
             service_id=service_id,
             created_at=self.clock.stamp(),
             meta=meta,
+            image=image,
             outcome=outcome,
             status=status,
         )
@@ -751,9 +758,10 @@ class Resolvers:
     def _redeploy_live(self, environment_id: str, service_id: str) -> None:
         live = self.state.live(environment_id, service_id)
         if live is not None:
-            self.state.create_deployment(
-                environment_id, service_id, meta={**live.meta, "reason": "variables"}
-            )
+            meta = {**live.meta, "reason": "variables"}
+            if live.image:
+                meta["image"] = live.image
+            self.state.create_deployment(environment_id, service_id, meta=meta)
 
     def templateDeployV2(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         if self.auth.kind == "project":
@@ -797,9 +805,10 @@ class Resolvers:
 
     def deploymentRollback(self, info: Any, id: str) -> bool:
         old = self._deployment(id)
-        self.state.create_deployment(
-            old.environment_id, old.service_id, meta={**old.meta, "reason": "rollback"}
-        )
+        meta = {**old.meta, "reason": "rollback"}
+        if old.image:
+            meta["image"] = old.image
+        self.state.create_deployment(old.environment_id, old.service_id, meta=meta)
         return True
 
     def deploymentCancel(self, info: Any, id: str) -> bool:

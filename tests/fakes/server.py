@@ -265,7 +265,10 @@ class FakeServer:
         """Serve in a daemon thread."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name=f"fake-{self.port}", daemon=True
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"fake-{self.port}",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -280,7 +283,7 @@ class FakeServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread (standalone use); returns after :meth:`shutdown`."""
-        self._httpd.serve_forever()
+        self._httpd.serve_forever(poll_interval=0.05)
 
     def shutdown(self) -> None:
         """Ask :meth:`serve_forever` to return."""

@@ -157,7 +157,6 @@ def test_show_result_writes_the_summary_and_warning_annotations(
     github: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(context, "output", Output(json_mode=True))
-    monkeypatch.setattr(render, "output", context.output)
     render.show_result(result(failed()))
     captured = capsys.readouterr()
     assert "::warning title=shipit::worker: could not read logs: stream closed" in captured.err

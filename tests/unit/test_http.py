@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -140,7 +141,11 @@ def test_a_retry_after_beyond_the_deadline_fails_at_once(
 @respx.mock
 def test_retries_stop_at_the_deadline(fake_time: FakeTime) -> None:
     policy = http.RetryPolicy(
-        attempts=50, backoff=4.0, max_backoff=4.0, deadline=10.0, sleep=fake_time.sleep,
+        attempts=50,
+        backoff=4.0,
+        max_backoff=4.0,
+        deadline=10.0,
+        sleep=fake_time.sleep,
         clock=fake_time.clock,
     )
     route = respx.get(URL).mock(return_value=httpx.Response(503))
@@ -212,8 +217,6 @@ def test_graphql_returns_data_and_leaves_out_null_root_variables(
     )
     assert data == {"x": 1}
     sent = route.calls.last.request
-    import json
-
     assert json.loads(sent.content) == {
         "query": "query Q($a: Int, $b: Int) { x }",
         "variables": {"a": 1},
@@ -247,7 +250,9 @@ def test_graphql_errors_with_http_200_raise(client: http.ProviderClient) -> None
 @respx.mock
 def test_graphql_auth_messages_are_auth_errors(client: http.ProviderClient) -> None:
     respx.post(GQL).mock(
-        return_value=httpx.Response(200, json={"data": None, "errors": [{"message": "Not Authorized"}]})
+        return_value=httpx.Response(
+            200, json={"data": None, "errors": [{"message": "Not Authorized"}]}
+        )
     )
     with pytest.raises(AuthError) as caught:
         http.graphql(client, GQL, "query Q { x }", retry=True)
@@ -314,7 +319,9 @@ def test_the_trace_masks_tokens_and_secret_values(
         return_value=httpx.Response(200, json={"data": {"echo": "hunter2-very-secret"}})
     )
     client.headers["Project-Access-Token"] = "ptok-abcdef"
-    http.graphql(client, GQL, "mutation M($v: String) { echo }", {"v": secret.reveal()}, retry=False)
+    http.graphql(
+        client, GQL, "mutation M($v: String) { echo }", {"v": secret.reveal()}, retry=False
+    )
     text = trace.getvalue()
     assert "POST https://api.example.test/graphql" in text
     assert '"authorization": "Bearer [REDACTED]"' in text

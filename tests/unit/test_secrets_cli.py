@@ -231,7 +231,7 @@ def test_list_masks_secrets_unless_revealed(cli: Cli, memory_keyring: MemoryKeyr
     lines = listed.out.splitlines()
     assert "NAME\tSERVICES\tSCOPE\tSOURCE\tVALUE" in lines
     assert "SECRET_KEY\tweb,worker\tenv\tkeyring\t[REDACTED]" in lines
-    assert "API_TOKEN\tweb\t\tmissing\t(not set)" in lines
+    assert "API_TOKEN\tweb\t-\tmissing\t(not set)" in lines
     assert "LOG_LEVEL\tweb,worker\tconfig\tconfig\tdebug" in lines
     assert CANARY not in listed.output
     revealed = cli("env", "list", "-e", "preview", "--reveal")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from shipit.cli import context
-from shipit.cli.context import output
+
+if TYPE_CHECKING:
+    from shipit.secrets import SecretSource
 
 if TYPE_CHECKING:
     from shipit.config.overlay import Environment, ServiceSpec
@@ -28,12 +30,12 @@ SecretsOption = Annotated[
 ]
 
 
-def _secret_source(value: str) -> str:
+def _secret_source(value: str) -> SecretSource:
     from shipit.errors import UsageError
 
-    if value not in {"auto", "keyring", "env"}:
-        raise UsageError(f"--secrets must be auto, keyring or env, not {value!r}")
-    return value
+    if value in {"auto", "keyring", "env"}:
+        return cast("SecretSource", value)
+    raise UsageError(f"--secrets must be auto, keyring or env, not {value!r}")
 
 
 def deploy(
@@ -62,7 +64,7 @@ def deploy(
     values = resolve_secrets(
         env,
         source=_secret_source(secrets),
-        services=[s.name for s in services],  # type: ignore[arg-type]
+        services=[s.name for s in services],
     )
     provider = context.provider_for(env)
     try:
@@ -95,7 +97,7 @@ def _shown_plan(
     """With --plan, or before a deploy on a terminal: compute and print the plan, then confirm."""
     from shipit.cli import options
 
-    ask = options.current.interactive and not options.current.yes and not output.json_mode
+    ask = options.current.interactive and not options.current.yes and not context.output.json_mode
     if not (plan_only or ask):
         return None
     from shipit.cli.plan import confirm_plan, show_plan
@@ -104,7 +106,7 @@ def _shown_plan(
     plan = compute_plan(env, provider, values, services=[s.name for s in services])
     show_plan(plan)
     if not plan_only and not confirm_plan(plan):
-        output.error("deploy cancelled; nothing was changed")
+        context.output.error("deploy cancelled; nothing was changed")
         raise typer.Exit(130)
     return plan
 
@@ -132,7 +134,7 @@ def promote(
     values = resolve_secrets(
         target_env,
         source=_secret_source(secrets),
-        services=[s.name for s in services],  # type: ignore[arg-type]
+        services=[s.name for s in services],
     )
     source_provider = context.provider_for(source_env)
     try:
@@ -174,7 +176,7 @@ def rollback(
     values = resolve_secrets(
         env,
         source=_secret_source(secrets),
-        services=[s.name for s in services],  # type: ignore[arg-type]
+        services=[s.name for s in services],
     )
     provider = context.provider_for(env)
     try:
@@ -223,10 +225,10 @@ def releases(
                 )
     finally:
         provider.close()
-    if output.json_mode:
-        output.emit_json({"environment": env_name, "releases": rows})
+    if context.output.json_mode:
+        context.output.emit_json({"environment": env_name, "releases": rows})
         return
-    output.table(
+    context.output.table(
         ["service", "release", "name", "state", "live", "created"],
         [
             [

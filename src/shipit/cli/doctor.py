@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipit.cli import context
-from shipit.cli.context import output
 
 if TYPE_CHECKING:
     from shipit.core.doctor import DoctorReport
@@ -47,18 +46,18 @@ def doctor(
 
 def show_report(report: DoctorReport) -> None:
     """The report as one JSON document, or a table and a count line."""
-    if output.json_mode:
-        output.emit_json(report.to_dict())
+    if context.output.json_mode:
+        context.output.emit_json(report.to_dict())
         return
     rows = [
         [_LABELS[c.status], c.name, c.environment or "", c.message, c.fix or ""]
         for c in report.checks
     ]
-    output.table(["status", "check", "env", "result", "fix"], rows)
+    context.output.table(["status", "check", "env", "result", "fix"], rows)
     counts = {status: 0 for status in _LABELS}
     for check in report.checks:
         counts[check.status] += 1
-    output.echo(
+    context.output.echo(
         f"{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} failed, "
         f"{counts['skip']} skipped"
     )

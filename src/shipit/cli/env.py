@@ -173,7 +173,7 @@ def env_set(
             + (f" -e {env}" if env else "")
             + ", run without a value to be prompted, or add --allow-argv",
         )
-    raw = _acquire(name, value, loaded, env, confirm=to_keyring)
+    raw = _acquire(name, value, loaded, env, secret=to_keyring or listed)
     if to_keyring:
         if not raw:
             raise UsageError(f"empty value for secret {name}", hint="give a non-empty value")
@@ -212,18 +212,21 @@ def env_set(
 
 
 def _acquire(
-    name: str, value: str | None, loaded: LoadedConfig, env: str | None, *, confirm: bool
+    name: str, value: str | None, loaded: LoadedConfig, env: str | None, *, secret: bool
 ) -> str:
-    """The value from argv, stdin (``-``) or a hidden prompt; an error saying how otherwise."""
+    """The value from argv, stdin (``-``) or a hidden prompt; an error saying how otherwise.
+
+    A secret's value is registered for redaction (wrapped) the moment it is read.
+    """
+    raw: str | None = value
     if value == "-":
-        return Secret(read_stdin_value()).reveal()
-    if value is not None:
-        return Secret(value).reveal() if confirm else value
-    if options.current.interactive:
-        typed: str = typer.prompt(
-            f"Value for {name}", hide_input=True, confirmation_prompt=confirm, err=True
+        raw = read_stdin_value()
+    elif value is None and options.current.interactive:
+        raw = typer.prompt(
+            f"Value for {name}", hide_input=secret, confirmation_prompt=secret, err=True
         )
-        return Secret(typed).reveal()
+    if raw is not None:
+        return Secret(raw).reveal() if secret else raw
     target = f" -e {env}" if env else ""
     raise UsageError(
         f"no value for {name} and no terminal to prompt on",
@@ -358,7 +361,7 @@ def env_list(
             [
                 variable.name,
                 services,
-                variable.scope,
+                variable.scope or "-",
                 variable.source,
                 "(not set)" if shown is None else shown,
             ]
@@ -437,6 +440,7 @@ def env_import(
         update_env(loaded.path, table, plain_values)
     for name, value in secret_values.items():
         store.set(name, value, env)
+        _after_secret_set(loaded, name, env, name in declared)
     for name in parsed.empty:
         context.output.warn(f"{name} has no value in {source}; skipped")
     document: dict[str, Any] = {
@@ -497,7 +501,9 @@ def env_export(
     else:
         variables = _plain_only(loaded, env, services)
     values: dict[str, Value] = flat_values(variables)
-    omitted = [v.name for v in variables if v.secret and v.used] if not reveal else []
+    omitted = list(dict.fromkeys(v.name for v in variables if v.secret and v.used))
+    if reveal:
+        omitted = []
     for name in omitted:
         values.pop(name, None)
     missing = [name for name, value in values.items() if value is None]

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipit.cli import context
-from shipit.cli.context import output
 from shipit.cli.deploy import SecretsOption, ServiceOption, _secret_source
 
 if TYPE_CHECKING:
@@ -53,7 +52,7 @@ def _compute(env_name: str, service: list[str] | None, secrets: str) -> DeployPl
     specs = select_services(env, service)
     values = resolve_secrets(
         env,
-        source=_secret_source(secrets),  # type: ignore[arg-type]
+        source=_secret_source(secrets),
         services=[s.name for s in specs],
     )
     provider = context.provider_for(env)
@@ -97,18 +96,18 @@ def summary_line(plan_: DeployPlan) -> str:
 
 def show_plan(plan_: DeployPlan) -> None:
     """Print a plan: the JSON document, or a table (rich on a TTY) and a summary line."""
-    if output.json_mode:
-        output.emit_json(plan_.to_dict())
+    if context.output.json_mode:
+        context.output.emit_json(plan_.to_dict())
         return
     rows = [row for service in plan_.services for row in service_rows(service)]
-    output.table(
+    context.output.table(
         ["service", "action", "change"],
         rows,
         title=f"{plan_.environment} ({plan_.provider})",
     )
     for note in plan_.notes:
-        output.warn(note)
-    output.echo(summary_line(plan_))
+        context.output.warn(note)
+    context.output.echo(summary_line(plan_))
 
 
 def confirm_plan(plan_: DeployPlan) -> bool:

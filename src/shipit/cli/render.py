@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipit.cli.context import output
+from shipit.cli import context
 from shipit.core.engine import DeployResult, ServiceOutcome
 
 
@@ -52,16 +52,16 @@ def show_result(result: DeployResult) -> None:
     ci.write_summary(result)
     for warning in (w for outcome in result.services for w in outcome.warnings):
         ci.annotate("warning", warning)
-    if output.json_mode:
-        output.emit_json(result_document(result))
+    if context.output.json_mode:
+        context.output.emit_json(result_document(result))
         return
     for outcome in result.services:
         for warning in outcome.warnings:
-            output.warn(warning)
+            context.output.warn(warning)
         if outcome.ok:
             name = f" ({outcome.release_name})" if outcome.release_name else ""
             release = f"release {outcome.release}{name}" if outcome.release else "updated"
             url = outcome.url or ""
-            output.echo(f"{outcome.service}: {release} live {url}".rstrip())
+            context.output.echo(f"{outcome.service}: {release} live {url}".rstrip())
         else:
-            output.echo(f"{outcome.service}: FAILED at {outcome.step}: {outcome.error}")
+            context.output.echo(f"{outcome.service}: FAILED at {outcome.step}: {outcome.error}")

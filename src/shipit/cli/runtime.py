@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from shipit.cli import context
-from shipit.cli.context import output
 
 if TYPE_CHECKING:
     from shipit.providers.base import LogLine
@@ -51,13 +50,13 @@ def status(
                 raise
             document["error"] = str(error)
         documents.append(document)
-    if output.json_mode:
-        output.emit_json(documents[0] if env_name else {"environments": documents})
+    if context.output.json_mode:
+        context.output.emit_json(documents[0] if env_name else {"environments": documents})
         return
     for document in documents:
-        output.echo(f"{document['environment']} ({document['provider']})")
+        context.output.echo(f"{document['environment']} ({document['provider']})")
         if "error" in document:
-            output.echo(f"  unavailable: {document['error']}")
+            context.output.echo(f"  unavailable: {document['error']}")
             continue
         for svc in document["services"]:
             health = {True: "healthy", False: "unhealthy", None: "-"}[svc["healthy"]]
@@ -69,7 +68,7 @@ def status(
             release = svc["release"] or "-"
             if svc["release_name"]:
                 release += f" ({svc['release_name']})"
-            output.echo(
+            context.output.echo(
                 f"  {svc['name']}: {svc['state']}  {health}  {svc['url'] or '-'}  "
                 f"release {release}{extra}"
             )
@@ -163,8 +162,8 @@ def _follow_many(
 
 
 def _print_line(line: LogLine, env: str, provider: str, *, prefix: bool) -> None:
-    if output.json_mode:
-        output.emit_json_line(
+    if context.output.json_mode:
+        context.output.emit_json_line(
             {
                 "ts": line.timestamp,
                 "env": env,
@@ -179,7 +178,7 @@ def _print_line(line: LogLine, env: str, provider: str, *, prefix: bool) -> None
         return
     stamp = line.timestamp.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     who = f"{line.service} " if prefix else ""
-    output.echo(f"{stamp} {who}{line.stream}: {line.message}")
+    context.output.echo(f"{stamp} {who}{line.stream}: {line.message}")
 
 
 def down(
@@ -208,11 +207,11 @@ def down(
             stopped.append(spec.name)
     finally:
         provider.close()
-    if output.json_mode:
-        output.emit_json({"ok": True, "environment": env_name, "stopped": stopped})
+    if context.output.json_mode:
+        context.output.emit_json({"ok": True, "environment": env_name, "stopped": stopped})
     else:
         for name in stopped:
-            output.echo(f"{name}: stopped")
+            context.output.echo(f"{name}: stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -320,7 +320,7 @@ class Engine:
                 artifact=artifact,
                 deployment=deployment,
                 health=health,
-                url=health.url or deployment.url,
+                url=deployment.url or health.url,
                 release=artifact.ref,
                 release_name=release_name,
                 warnings=tuple(warnings),

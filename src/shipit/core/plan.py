@@ -506,14 +506,12 @@ def compute_plan(
     from shipit.core.engine import select_services
 
     specs = select_services(env, services)
-    notes: list[str] = []
+    warning: str | None = None
     if fingerprint is None:
         from shipit.fingerprint import fingerprint_key
 
         key = fingerprint_key(env.project)
-        fingerprint = key.fingerprint
-        if key.warning and any(s.secrets or s.plain_secrets for s in specs):
-            notes.append(key.warning)
+        fingerprint, warning = key.fingerprint, key.warning
     planned = [
         plan_service(
             desired_service(provider, spec, secrets),
@@ -523,7 +521,9 @@ def compute_plan(
         )
         for spec in specs
     ]
-    return DeployPlan(env.name, provider.name, tuple(planned), tuple(notes))
+    shows_fingerprints = any(c.secret and (c.old or c.new) for p in planned for c in p.env)
+    notes = (warning,) if warning and shows_fingerprints else ()
+    return DeployPlan(env.name, provider.name, tuple(planned), notes)
 
 
 def _artifact_text(artifact: Artifact | None) -> str:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from shipit.credentials import TOKEN_VARIABLES, Token, lookup_token
 from shipit.providers.base import ProviderContext
-from shipit.providers.registry import create_provider
+from shipit.providers.registry import provider_class
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,6 +26,7 @@ def open_provider(
     env: Environment, *, token: Token | None = None, verbose: bool = False
 ) -> Provider:
     """An adapter for ``env``, given the token the provider needs (looked up when not passed)."""
+    cls = provider_class(env.provider)
     if token is None and env.provider in TOKEN_VARIABLES:
         token = lookup_token(env.provider)
     context = ProviderContext(
@@ -35,4 +36,4 @@ def open_provider(
         verbose=verbose,
         extra={"token_kind": token.kind, "token_source": token.source} if token else {},
     )
-    return create_provider(context)
+    return cls(context)  # type: ignore[call-arg]

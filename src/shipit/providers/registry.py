@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "shipit.providers"
 BUILTIN: dict[str, str] = {
     "local": "shipit.providers.local:LocalProvider",
     "railway": "shipit.providers.railway:RailwayProvider",
+    "render": "shipit.providers.render:RenderProvider",
 }
 
 

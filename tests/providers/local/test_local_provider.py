@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -299,6 +300,36 @@ def test_stop_ends_the_process_group_and_marks_the_release_stopped(project: Proj
     assert provider.get_env(service) is None
     lines = [line.message for line in provider.logs(service)]
     assert lines[-3:] == ["received signal 15, shutting down", "stopped", "exited with code 0"]
+
+
+def test_an_app_left_behind_by_a_dead_runner_is_still_stopped(project: Project) -> None:
+    provider, service = project.provider(), project.service()
+    deployment = deploy_live(provider, service, provider.build(service))
+    runner = deployment.extra["pid"]
+    os.kill(runner, signal.SIGKILL)  # the app lives on, in the runner's process group
+    assert wait_for(lambda: provider.status(service).state == "crashed")
+    assert not refuses(f"{deployment.url}/health")
+    provider.stop(service)
+    assert refuses(f"{deployment.url}/health")
+    assert not group_alive(runner)
+
+
+def test_a_recycled_pid_is_never_signalled(project: Project) -> None:
+    provider, service = project.provider(), project.service()
+    deploy_live(provider, service, provider.build(service))
+    provider.stop(service)
+    with subprocess.Popen(["sleep", "30"], start_new_session=True) as stranger:
+        try:
+            state = provider._store.load(service.name)
+            assert state.current is not None
+            state.current.pid = stranger.pid  # as if the old pid now led another program
+            state.current.stopped_at = None
+            provider._store.save(state)
+            assert provider.status(service).state == "crashed"
+            provider.stop(service)
+            assert stranger.poll() is None
+        finally:
+            stranger.kill()
 
 
 def test_a_start_command_with_shell_syntax_is_stopped_whole(project: Project) -> None:

@@ -90,6 +90,14 @@ def _copy(source: Path, target: Path, files: list[SourceFile]) -> int:
     return size
 
 
+def _unreadable(service: ServiceSpec, error: OSError) -> DeployFailedError:
+    where = f" ({error.filename})" if error.filename else ""
+    return DeployFailedError(
+        f"cannot bundle service {service.name!r}: {error.strerror or error}{where}",
+        hint="make the source files readable, or list what should not ship in .gitignore",
+    )
+
+
 def require_start(service: ServiceSpec) -> str:
     """The service's start command; the local provider cannot run an image."""
     if not service.start:
@@ -164,8 +172,11 @@ class BundleStore:
                 f"source folder of service {service.name!r} does not exist: {source}",
                 hint=f"set `source` in [services.{service.name}] to a folder of the project",
             )
-        files = source_files(source, root=root)
-        return files, content_hash(source, files, service.build_command)
+        try:
+            files = source_files(source, root=root)
+            return files, content_hash(source, files, service.build_command)
+        except OSError as error:
+            raise _unreadable(service, error) from None
 
     def planned(self, service: ServiceSpec, *, root: Path | None = None) -> Artifact:
         """The artifact ``build`` would produce from the source as it is now, without building."""
@@ -185,8 +196,11 @@ class BundleStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         temp = self.folder / f".tmp-{ref}-{uuid.uuid4().hex[:8]}"
         try:
-            size = _copy(source, temp, files)
-            copied = content_hash(temp, files, service.build_command)
+            try:
+                size = _copy(source, temp, files)
+                copied = content_hash(temp, files, service.build_command)
+            except OSError as error:
+                raise _unreadable(service, error) from None
             if copied != digest:  # the source changed while it was copied: name what we have
                 digest, ref = copied, copied[:ID_LENGTH]
             with self._locked(ref):

@@ -7,6 +7,9 @@ Service number ``i`` (its position in the environment's services) owns ``base + 
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
@@ -41,6 +44,36 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def wait_free(host: str, port: int, *, timeout: float = 5.0) -> bool:
+    """Wait until ``port`` can be bound again (a stopped process may need a moment)."""
+    deadline = time.monotonic() + timeout
+    while not port_free(host, port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@dataclass(frozen=True)
+class PortChoice:
+    """Where a new release goes; ``stop_live_first`` when only the live one's port can be used."""
+
+    port: int | None
+    stop_live_first: bool = False
+
+
+def choose_port(
+    slots: tuple[int, int], live_port: int | None, is_free: Callable[[int], bool]
+) -> PortChoice:
+    """A free slot the live release does not use; else the live one's (stopping it first)."""
+    for port in slots:
+        if port != live_port and is_free(port):
+            return PortChoice(port)
+    if live_port in slots:
+        return PortChoice(live_port, stop_live_first=True)
+    return PortChoice(None)
 
 
 def accepts_tcp(host: str, port: int, *, timeout: float = 2.0) -> bool:

@@ -131,6 +131,25 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def owns_group(pgid: int, marker: str, identity: Mapping[str, str]) -> bool:
+    """Whether process group ``pgid`` is still the one shipit started (its pid may be reused).
+
+    True when its runner is alive with ``marker`` on its command line, or when a member's
+    environment holds every ``identity`` variable (an app left behind by a runner that died).
+    """
+    if is_running(pgid, marker):
+        return True
+    wanted = [f"{name}={value}".encode() for name, value in identity.items()]
+    for pid in group_members(pgid):
+        try:
+            environ = (PROC / str(pid) / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(item in environ for item in wanted):
+            return True
+    return False
+
+
 def group_alive(pgid: int) -> bool:
     """Whether any live process remains in process group ``pgid``."""
     if PROC.is_dir():

@@ -18,7 +18,6 @@ reach the process environment and no file. Each deploy or redeploy must therefor
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -41,12 +40,18 @@ from shipit.providers.base import (
     Release,
     ServiceStatus,
 )
-from shipit.providers.local import logfile
+from shipit.providers.local import database, logfile
 from shipit.providers.local.bundle import BuildFailedError, BundleStore, require_start
 from shipit.providers.local.environ import ChildEnvironment, compose, read_back
 from shipit.providers.local.health import probe
-from shipit.providers.local.ports import port_free, slot_ports, url_host
-from shipit.providers.local.process import environ_of, is_running, spawn, stop_group
+from shipit.providers.local.ports import choose_port, port_free, slot_ports, url_host, wait_free
+from shipit.providers.local.process import (
+    environ_of,
+    is_running,
+    owns_group,
+    spawn,
+    stop_group,
+)
 from shipit.providers.local.runfile import RunInfo
 from shipit.providers.local.state import (
     ReleaseRecord,
@@ -62,7 +67,6 @@ if TYPE_CHECKING:
     from shipit.config.overlay import ServiceSpec
 
 LOG_TAIL_LINES = 20
-PORT_RELEASE_WAIT = 5.0
 
 
 class LocalProvider:
@@ -158,50 +162,14 @@ class LocalProvider:
             unset = set(self._unset.get(service.name, set()))
         return values, unset
 
-    def _database_path(self, service: ServiceSpec) -> Path:
-        return (self._folder / f"{service.name}.sqlite3").resolve()
-
     def _database_given(self, service: ServiceSpec) -> bool:
         values, unset = self._configured(service)
         merged = {**service.env, **values}
-        return "DATABASE_URL" in merged and "DATABASE_URL" not in unset
+        return database.VARIABLE in merged and database.VARIABLE not in unset
 
     def link_db(self, service: ServiceSpec) -> DatabaseLink:
         """Create the service's SQLite file (also standing in for Postgres) for DATABASE_URL."""
-        if service.database is None:
-            return DatabaseLink(
-                kind="none",
-                variable="DATABASE_URL",
-                created=False,
-                written=False,
-                description=f"service {service.name!r} has no database",
-            )
-        if self._database_given(service):
-            return DatabaseLink(
-                kind=service.database,
-                variable="DATABASE_URL",
-                created=False,
-                written=False,
-                description="DATABASE_URL is set for the service; it is used as given",
-            )
-        path = self._database_path(service)
-        created = not path.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-        description = f"SQLite database {path}"
-        if service.database == "postgres":
-            description = (
-                f"the local provider does not run Postgres: using SQLite at {path} instead "
-                "(set DATABASE_URL for the service to use a Postgres server)"
-            )
-        return DatabaseLink(
-            kind="sqlite",
-            variable="DATABASE_URL",
-            created=created,
-            written=True,
-            description=description,
-            extra={"path": str(path), "requested": service.database},
-        )
+        return database.link(self._folder, service, given=self._database_given(service))
 
     def _child_environment(
         self, service: ServiceSpec, artifact: Artifact, port: int
@@ -209,7 +177,7 @@ class LocalProvider:
         values, unset = self._configured(service)
         database_url = None
         if service.database is not None and not self._database_given(service):
-            database_url = f"sqlite:///{self.link_db(service).extra['path']}"
+            database_url = self.link_db(service).extra["url"]
         return compose(
             service_env=service.env,
             values=values,
@@ -291,6 +259,16 @@ class LocalProvider:
     def _running(self, record: RunRecord) -> bool:
         return is_running(record.pid, record.deployment)
 
+    def _stop(self, record: RunRecord) -> None:
+        """Stop a release's process group, if that group is still the one this record started."""
+        identity = {
+            "SHIPIT_RELEASE": record.release,
+            "SHIPIT_ENVIRONMENT": self._environment.name,
+            "PORT": str(record.port),
+        }
+        if owns_group(record.pid, record.deployment, identity):
+            stop_group(record.pid)
+
     def _launch(
         self,
         service: ServiceSpec,
@@ -349,14 +327,14 @@ class LocalProvider:
         live = state.current
         if live is not None and (live.stopped_at or not self._running(live)):
             live = None
-        for port in slots:
-            if (live is None or port != live.port) and port_free(host, port):
-                return port, None, None
-        if live is not None and live.port in slots:
-            other = next(port for port in slots if port != live.port)
-            stop_group(live.pid)
+        choice = choose_port(slots, live.port if live else None, lambda p: port_free(host, p))
+        if choice.port is not None and not choice.stop_live_first:
+            return choice.port, None, None
+        if live is not None and choice.stop_live_first:
+            self._stop(live)
             live.stopped_at = logfile.now().isoformat()
-            if _wait_free(host, live.port):
+            if wait_free(host, live.port):
+                other = next(port for port in slots if port != live.port)
                 warning = (
                     f"port {other} is in use by another program, so the running release "
                     f"{live.release} was stopped before the new one started on port {live.port}: "
@@ -376,7 +354,7 @@ class LocalProvider:
         pending = state.pending
         if pending is None:
             return
-        stop_group(pending.pid)
+        self._stop(pending)
         entry = state.release_of(pending.deployment)
         if entry is not None and entry.state == "deploying":
             entry.state = "cancelled"
@@ -430,7 +408,7 @@ class LocalProvider:
         if healthy:
             old = state.current
             if old is not None and old.deployment != record.deployment:
-                stop_group(old.pid)
+                self._stop(old)
                 old.stopped_at = old.stopped_at or logfile.now().isoformat()
             for other in state.releases:
                 if other.live:
@@ -441,7 +419,7 @@ class LocalProvider:
                 entry.state = "live"
             state.current = record
         else:
-            stop_group(record.pid)
+            self._stop(record)
             if entry is not None:
                 entry.state = "failed"
                 entry.detail = "did not pass its health gate; the previous release kept serving"
@@ -456,7 +434,7 @@ class LocalProvider:
             return
         entry = state.release_of(deployment)
         artifact = artifact_from_dict(entry.artifact) if entry else Artifact("bundle", old.release)
-        if not self._bundles.complete(artifact.ref) or not _wait_free(old.host, old.port):
+        if not self._bundles.complete(artifact.ref) or not wait_free(old.host, old.port):
             return
         restarted = self._launch(
             service,
@@ -494,20 +472,20 @@ class LocalProvider:
         releases: dict[Path, str] = {}
         switch = None
         if build:
-            ref = self._build_ref(state, deployment)
+            ref = deployment.artifact.ref if deployment else state.build_ref()
             if ref is None:
                 return
             path = self._bundles.build_log(ref)
             releases[path] = ref
         else:
-            chosen = self._runtime_log(state, deployment)
+            chosen = state.runtime_log(deployment.id if deployment else None)
             if chosen is None:
                 return
             path, releases[path] = chosen
             if deployment is None:
 
                 def switch() -> Path | None:
-                    moved = self._runtime_log(self._store.load(service.name), None)
+                    moved = self._store.load(service.name).runtime_log()
                     if moved is None:
                         return None
                     releases[moved[0]] = moved[1]
@@ -523,27 +501,6 @@ class LocalProvider:
                 message=redact(entry.message),
                 release=releases.get(source),
             )
-
-    def _build_ref(self, state: ServiceState, deployment: Deployment | None) -> str | None:
-        if deployment is not None:
-            return deployment.artifact.ref
-        if state.last_build:
-            return state.last_build
-        if state.current is not None:
-            return state.current.release
-        return state.releases[-1].id if state.releases else None
-
-    def _runtime_log(
-        self, state: ServiceState, deployment: Deployment | None
-    ) -> tuple[Path, str] | None:
-        if deployment is not None:
-            entry = state.release_of(deployment.id)
-            return (Path(entry.log), entry.id) if entry else None
-        if state.current is not None:
-            return Path(state.current.log), state.current.release
-        if state.releases:
-            return Path(state.releases[-1].log), state.releases[-1].id
-        return None
 
     def status(self, service: ServiceSpec) -> ServiceStatus:
         """Running, stopped or crashed, with one quick health probe when running."""
@@ -605,10 +562,12 @@ class LocalProvider:
     def stop(self, service: ServiceSpec) -> None:
         """Stop the service's processes (``shipit down``); its releases stay for a redeploy."""
         state = self._store.load(service.name)
+        if state.pending is None and state.current is None:
+            return
         self._retire_pending(state)
         record = state.current
         if record is not None:
-            stop_group(record.pid)
+            self._stop(record)
             if record.stopped_at is None:
                 record.stopped_at = logfile.now().isoformat()
             entry = state.release_of(record.deployment)
@@ -619,13 +578,3 @@ class LocalProvider:
 
     def close(self) -> None:
         """Nothing to release: processes outlive the adapter on purpose."""
-
-
-def _wait_free(host: str, port: int, timeout: float = PORT_RELEASE_WAIT) -> bool:
-    """Wait until ``port`` can be bound again (a stopped process may need a moment)."""
-    deadline = time.monotonic() + timeout
-    while not port_free(host, port):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True

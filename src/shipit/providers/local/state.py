@@ -95,6 +95,25 @@ class ServiceState:
                 return record
         return None
 
+    def runtime_log(self, deployment: str | None = None) -> tuple[Path, str] | None:
+        """The log file and release of a deployment, else of the live (else latest) release."""
+        if deployment is not None:
+            entry = self.release_of(deployment)
+            return (Path(entry.log), entry.id) if entry else None
+        if self.current is not None:
+            return Path(self.current.log), self.current.release
+        if self.releases:
+            return Path(self.releases[-1].log), self.releases[-1].id
+        return None
+
+    def build_ref(self) -> str | None:
+        """The bundle whose build log to show: the last built, else the live or latest one."""
+        if self.last_build:
+            return self.last_build
+        if self.current is not None:
+            return self.current.release
+        return self.releases[-1].id if self.releases else None
+
 
 def artifact_to_dict(artifact: Artifact) -> dict[str, Any]:
     """An Artifact as JSON-ready data."""

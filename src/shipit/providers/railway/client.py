@@ -82,6 +82,7 @@ class RailwayClient:
             variables,
             operation.name,
             retry=operation.retry,
+            hide_body=operation.secret_answer,
         )
 
     def upload(

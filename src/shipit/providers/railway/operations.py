@@ -33,9 +33,10 @@ class Operation:
     kind: str
     document: str
     retry: bool
+    secret_answer: bool = False  # the answer holds variable values: kept out of the trace
 
 
-def _operation(text: str, *, retry: bool | None = None) -> Operation:
+def _operation(text: str, *, retry: bool | None = None, secret_answer: bool = False) -> Operation:
     match = _NAME.match(text)
     if match is None:  # pragma: no cover - guarded by the test over ALL
         raise ValueError("an operation needs a kind and a name")
@@ -43,7 +44,8 @@ def _operation(text: str, *, retry: bool | None = None) -> Operation:
     document = text.strip() + "\n"
     if "...ShipitLogLine" in document:
         document += LOG_LINE_FRAGMENT
-    return Operation(name, kind, document, kind == "query" if retry is None else retry)
+    repeat = kind == "query" if retry is None else retry
+    return Operation(name, kind, document, repeat, secret_answer)
 
 
 # ---------------------------------------------------------------- ids
@@ -131,7 +133,8 @@ mutation ShipitServiceInstanceDeploy($environmentId: String!, $serviceId: String
 
 # ---------------------------------------------------------------- variables
 
-VARIABLES = _operation("""
+VARIABLES = _operation(
+    """
 query ShipitVariables(
   $projectId: String!, $environmentId: String!, $serviceId: String, $unrendered: Boolean
 ) {
@@ -140,7 +143,9 @@ query ShipitVariables(
     unrendered: $unrendered
   )
 }
-""")
+""",
+    secret_answer=True,
+)
 
 VARIABLE_COLLECTION_UPSERT = _operation(
     """

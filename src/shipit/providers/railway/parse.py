@@ -1,8 +1,10 @@
 """Railway's JSON answers as shipit's results: deployment states, artifacts, releases, log lines.
 
-Release names live in the service variable ``SHIPIT_RELEASES``: a small JSON object from artifact
-key (the image digest, else the reference) to release name, so ``releases`` can name a release
-on any machine. Railway keeps no other free-form text per deployment.
+Railway keeps no free-form text per deployment, so two small JSON objects in service variables
+make release identity recoverable on any machine: ``SHIPIT_RELEASES`` maps an artifact key (the
+image digest, else the reference) to its release name, and ``SHIPIT_IMAGES`` maps a deployment id
+to the image it ran, written only when Railway's deployment ``meta`` does not name the image
+(the notes found ``meta.image`` only in a third-party report).
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ DEPLOY_STATES: Final[Mapping[str, DeployState]] = {
 }
 
 RELEASES_VARIABLE: Final = "SHIPIT_RELEASES"
-RELEASE_INDEX_LIMIT: Final = 30
+IMAGES_VARIABLE: Final = "SHIPIT_IMAGES"
+BOOKKEEPING: Final = frozenset({RELEASES_VARIABLE, IMAGES_VARIABLE})
+INDEX_LIMIT: Final = 30
 _FRACTION = re.compile(r"\.(\d+)")
 
 
@@ -129,9 +133,9 @@ def artifact_key(artifact: Artifact) -> str:
     return artifact.digest or artifact.ref
 
 
-def release_index(variables: Mapping[str, Any] | None) -> dict[str, str]:
-    """The release-name index stored in the service's variables (empty when absent or bad)."""
-    raw = (variables or {}).get(RELEASES_VARIABLE)
+def json_map(variables: Mapping[str, Any] | None, name: str) -> dict[str, str]:
+    """The JSON object stored in variable ``name`` (empty when absent or not an object)."""
+    raw = (variables or {}).get(name)
     if not isinstance(raw, str):
         return {}
     try:
@@ -143,10 +147,10 @@ def release_index(variables: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
 
 
-def with_release(index: Mapping[str, str], key: str, name: str) -> str:
-    """The index as stored, with ``key`` named ``name`` (newest last, oldest dropped)."""
-    entries = [(k, v) for k, v in index.items() if k != key] + [(key, name)]
-    return json.dumps(dict(entries[-RELEASE_INDEX_LIMIT:]), separators=(",", ":"))
+def with_entry(mapping: Mapping[str, str], key: str, value: str) -> str:
+    """``mapping`` as stored, with ``key`` set to ``value`` (newest last, oldest dropped)."""
+    entries = [(k, v) for k, v in mapping.items() if k != key] + [(key, value)]
+    return json.dumps(dict(entries[-INDEX_LIMIT:]), separators=(",", ":"))
 
 
 def to_release(

@@ -34,7 +34,7 @@ import httpx
 
 from shipit.config.models import RailwayBlock
 from shipit.config.overlay import ServiceSpec
-from shipit.errors import ConfigError, ProviderAPIError, UsageError
+from shipit.errors import AuthError, ConfigError, ProviderAPIError, UsageError
 from shipit.http import GraphQLResponseError, RetryPolicy, make_client
 from shipit.providers.base import (
     Artifact,
@@ -127,6 +127,10 @@ class RailwayProvider:
         self._probe_client: httpx.Client | None = None
 
     # build and deploy ---------------------------------------------------------------------
+    def planned_artifact(self, service: ServiceSpec) -> Artifact | None:
+        """Unknown ahead: Railway builds the uploaded source itself (a plan says "will build")."""
+        return None
+
     def build(self, service: ServiceSpec) -> Artifact:
         """Pack the service's source for a Railway build (deployable, never promotable)."""
         if not service.source.is_dir():
@@ -283,14 +287,14 @@ class RailwayProvider:
     ) -> None:
         """Record ``release_name`` for the artifact in SHIPIT_RELEASES (skipping deploys)."""
         current = self._variables(target, service_id)
-        index = parse.release_index(current)
+        index = parse.json_map(current, parse.RELEASES_VARIABLE)
         key = parse.artifact_key(artifact)
         if index.get(key) == release_name:
             return
         self._upsert(
             target,
             service_id,
-            {parse.RELEASES_VARIABLE: parse.with_release(index, key, release_name)},
+            {parse.RELEASES_VARIABLE: parse.with_entry(index, key, release_name)},
         )
 
     # health -------------------------------------------------------------------------------
@@ -320,8 +324,26 @@ class RailwayProvider:
                 url=deployment.url,
                 extra=extra,
             )
+        if deployment.artifact.kind == "image" and not ran:
+            self._record_image(service, deployment)
         url = deployment.url or _url(node.get("staticUrl"))
         return self._probe(service, url, status)
+
+    def _record_image(self, service: ServiceSpec, deployment: Deployment) -> None:
+        """Remember which image a deployment ran, for when Railway's meta does not say it."""
+        try:
+            target = self.resolver.target()
+            service_id = deployment.extra.get("service_id") or self.resolver.service_id(
+                service.remote_name
+            )
+            if not service_id:
+                return
+            images = parse.json_map(self._variables(target, str(service_id)), parse.IMAGES_VARIABLE)
+            if images.get(deployment.id) != deployment.artifact.ref:
+                stored = parse.with_entry(images, deployment.id, deployment.artifact.ref)
+                self._upsert(target, str(service_id), {parse.IMAGES_VARIABLE: stored})
+        except ProviderAPIError:
+            pass  # only a record; releases fall back to the configured image
 
     def _failure(self, deployment_id: str, status: str) -> str:
         """``Railway deployment FAILED`` plus the reason Railway recorded, when it has one."""
@@ -425,7 +447,7 @@ class RailwayProvider:
         values = self._variables(self.resolver.target(), service_id)
         result: dict[str, str | Secret] = {}
         for name, value in sorted(values.items()):
-            if value is None or name == parse.RELEASES_VARIABLE:
+            if value is None or name in parse.BOOKKEEPING:
                 continue
             text = str(value)
             result[name] = Secret(text) if name in service.secrets else text
@@ -502,7 +524,15 @@ class RailwayProvider:
             )
         service_id = self.resolver.ensure_service(service.remote_name)
         linker = PostgresLinker(self.api, self.resolver, sleep=self.sleep)
-        return linker.link(service_id)
+        try:
+            return linker.link(service_id)
+        except AuthError as error:
+            if self.api.token_kind == "project":
+                error.hint = (
+                    "creating Postgres may need an account or workspace token: set "
+                    "RAILWAY_API_TOKEN instead of RAILWAY_TOKEN, or add Postgres in the dashboard"
+                )
+            raise
 
     # logs ---------------------------------------------------------------------------------
     def logs(
@@ -588,9 +618,17 @@ class RailwayProvider:
         if not nodes:
             return []
         live = parse.live_id(nodes)
-        names = parse.release_index(self._variables(target, service_id))
+        variables = self._variables(target, service_id)
+        names = parse.json_map(variables, parse.RELEASES_VARIABLE)
+        images = parse.json_map(variables, parse.IMAGES_VARIABLE)
         return [
-            parse.to_release(node, service=service.name, live=node["id"] == live, names=names)
+            parse.to_release(
+                node,
+                service=service.name,
+                live=node["id"] == live,
+                names=names,
+                fallback_image=images.get(str(node["id"])),
+            )
             for node in nodes
         ]
 
@@ -649,12 +687,11 @@ class RailwayProvider:
         state = _service_state(str(latest.get("status") or ""), live is not None)
         url = _domain_url(instance)
         shown = live or latest
-        artifact = (
-            parse.deployment_artifact(shown, (instance.get("source") or {}).get("image"))
-            if shown
-            else None
-        )
-        names = parse.release_index(self._variables(target, str(service_id))) if artifact else {}
+        variables = self._variables(target, str(service_id)) if shown else {}
+        recorded = parse.json_map(variables, parse.IMAGES_VARIABLE).get(str(shown.get("id")))
+        configured = (instance.get("source") or {}).get("image")
+        artifact = parse.deployment_artifact(shown, recorded or configured) if shown else None
+        names = parse.json_map(variables, parse.RELEASES_VARIABLE)
         healthy: bool | None = None
         if live is not None and url and service.health_path:
             healthy = self._probe(service, url, "SUCCESS").state == "healthy"

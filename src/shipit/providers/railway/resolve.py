@@ -1,8 +1,8 @@
 """Names in shipit.toml to Railway ids: workspace, project, environment and service.
 
 ``[environments.E.railway]`` gives ``project`` (name or id), optionally ``environment`` (name or
-id; default: the Railway environment named like the shipit environment, else the project's only
-environment, else the one a project token is bound to) and
+id; default: the Railway environment with the shipit environment's name, never a guess, so
+``staging`` cannot land in ``production``; with a project token, the one it is bound to) and
 ``workspace`` (name or id, to find a project by name with a workspace token). Names match as the
 Railway CLI matches them: projects and services case-insensitively, environments exactly.
 Answers are cached for the life of the adapter.
@@ -72,8 +72,9 @@ class Resolver:
 
     def services(self, *, refresh: bool = False) -> dict[str, str]:
         """Service name -> id for every service of the project (cached)."""
+        target = self.target()  # resolving the target also lists the services once
         if self._services is None or refresh:
-            project = self._project(self.target().project_id)
+            project = self._project(target.project_id)
             self._services = {str(n["name"]): str(n["id"]) for n in edges(project.get("services"))}
         return self._services
 
@@ -112,16 +113,9 @@ class Resolver:
     def _resolve(self) -> Target:
         if self.api.token_kind == "project":
             return self._from_project_token()
-        project_id = self._project_id()
-        project = self._project(project_id)
+        project = self._find_project()
         self._services = {str(n["name"]): str(n["id"]) for n in edges(project.get("services"))}
-        if self.environment:
-            return self._pick_environment(project, self.environment)
-        environments = [n for n in edges(project.get("environments")) if not n.get("deletedAt")]
-        names = {str(n.get("name")) for n in environments}
-        if self.env_name not in names and len(environments) == 1:
-            return self._pick_environment(project, str(environments[0]["name"]))
-        return self._pick_environment(project, self.env_name)
+        return self._pick_environment(project, self.environment or self.env_name)
 
     def _from_project_token(self) -> Target:
         bound = self.api.call(ops.PROJECT_TOKEN)["projectToken"]
@@ -157,15 +151,14 @@ class Resolver:
         project: dict[str, Any] = self.api.call(ops.PROJECT, id=project_id)["project"]
         return project
 
-    def _project_id(self) -> str:
+    def _find_project(self) -> dict[str, Any]:
+        """The project named (or with the id) in config, with its environments and services."""
         if looks_like_id(self.project):
             try:
-                self._project(self.project)
+                return self._project(self.project)
             except GraphQLResponseError as error:
                 if not error.mentions("not found"):
                     raise
-            else:
-                return self.project
         workspaces: list[str | None] = [self._workspace_id()] if self.workspace else [None]
         matches = self._projects_named(self.project, workspaces)
         if not matches and not self.workspace:
@@ -183,7 +176,7 @@ class Resolver:
                 hint="create the project in Railway (or `railway init`), or fix the name; "
                 "a workspace token only sees its workspace",
             )
-        return matches[0]
+        return self._project(matches[0])
 
     def _projects_named(self, name: str, workspaces: list[str | None]) -> list[str]:
         found: list[str] = []

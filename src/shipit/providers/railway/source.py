@@ -20,13 +20,13 @@ ALWAYS_SKIPPED: Final = frozenset({".git", "node_modules", ".shipit", "__pycache
 IGNORE_FILES: Final = (".gitignore", ".railwayignore")
 
 
-def _ignore_spec(root: Path) -> pathspec.PathSpec:  # type: ignore[type-arg]
+def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
     lines: list[str] = []
     for name in IGNORE_FILES:
         path = root / name
         if path.is_file():
             lines.extend(path.read_text(encoding="utf-8", errors="replace").splitlines())
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def files(root: Path) -> list[Path]:
