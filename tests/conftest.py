@@ -18,6 +18,8 @@ PROVIDER_VARIABLES = (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# scripts/test sets this: there every tool is installed, so a skipped test is a failed one.
+NO_SKIPS = os.environ.get("SHIPIT_TEST_NO_SKIPS") == "1"
 SHARED = REPO_ROOT.parent / "shared"
 
 
@@ -85,3 +87,13 @@ def no_process_left_running(tmp_path_factory: pytest.TempPathFactory):
         except OSError:
             pass
     assert not leftover, f"processes left running after the test session: {leftover}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Under SHIPIT_TEST_NO_SKIPS=1 a skip (a missing tool) fails the test instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but SHIPIT_TEST_NO_SKIPS=1: {report.longrepr}"

@@ -8,6 +8,7 @@ shows the environment. Every request is logged as one line on stdout; SIGTERM st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -103,10 +104,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def log(line: str) -> None:
     """One line on stdout; a closed stdout (the log reader is gone) never stops the app."""
-    try:
+    with contextlib.suppress(ValueError, OSError):
         print(line, flush=True)
-    except (BrokenPipeError, ValueError, OSError):
-        pass
 
 
 def main() -> int:

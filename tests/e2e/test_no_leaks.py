@@ -196,7 +196,6 @@ def test_deploy_and_runtime_commands_leak_nothing(session: KeyringSession, tmp_p
     import shutil
 
     import tomlkit
-
     from tests.helpers import REPO_ROOT, free_port_block
 
     root = tmp_path / "example"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+from tests.helpers import REPO_ROOT
+
 from shipit.cli.app import app
 from shipit.cli.commands import register
 from shipit.providers.table import END, START, readme_block
-from tests.helpers import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
 

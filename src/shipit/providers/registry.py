@@ -26,6 +26,7 @@ BUILTIN: dict[str, str] = {
     "local": "shipit.providers.local:LocalProvider",
     "railway": "shipit.providers.railway:RailwayProvider",
     "render": "shipit.providers.render:RenderProvider",
+    "fly": "shipit.providers.fly:FlyProvider",
 }
 
 

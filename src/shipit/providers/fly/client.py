@@ -146,7 +146,26 @@ class FlyClient:
 
         Retried only when the endpoint is safe to repeat (reads, lease release).
         """
-        url = self.machines_url + endpoint.url(**path)
+        return self._send(endpoint, path, params, body, headers, hide_body)
+
+    def find(self, endpoint: Endpoint, **path: str) -> Any:
+        """Like :meth:`rest` for a read, but None when the thing is not there (HTTP 404)."""
+        try:
+            return self._send(endpoint, path, None, None, None, False)
+        except ProviderAPIError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def _send(
+        self,
+        endpoint: Endpoint,
+        path: Mapping[str, str],
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        hide_body: bool,
+    ) -> Any:
         kwargs: dict[str, Any] = {}
         if params:
             kwargs["params"] = {k: v for k, v in params.items() if v is not None}
@@ -157,21 +176,12 @@ class FlyClient:
         response = request(
             self.machines,
             endpoint.method,
-            url,
+            self.machines_url + endpoint.url(**path),
             retry=endpoint.retry,
             hide_body=hide_body,
             **kwargs,
         )
         return _json(response)
-
-    def find(self, endpoint: Endpoint, **path: str) -> Any:
-        """Like :meth:`rest` for a read, but None when the thing is not there (HTTP 404)."""
-        try:
-            return self.rest(endpoint, **path)
-        except ProviderAPIError as error:
-            if error.status == 404:
-                return None
-            raise
 
     def call(self, operation: Operation, **variables: Any) -> dict[str, Any]:
         """Run a GraphQL ``operation``; retried only when the operation allows."""

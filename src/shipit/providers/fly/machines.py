@@ -11,6 +11,7 @@ failure the machine is looked up by that tag instead of being created again (API
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import shlex
 from collections.abc import Iterator, Mapping
@@ -172,9 +173,9 @@ class ConfigBuilder:
     def fresh(self, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The config of a new machine: cloned from a sibling's when there is one."""
         if template is not None:
-            config = self.updated(template)
-            config.pop("mounts", None)  # volumes belong to one machine
-            return config
+            cloned = self.updated(template)
+            cloned.pop("mounts", None)  # volumes belong to one machine
+            return cloned
         config: dict[str, Any] = {
             "env": self.env_for(None),
             "restart": {"policy": "on-failure", "max_retries": 10},
@@ -227,13 +228,11 @@ class Machines:
         try:
             yield headers
         finally:
-            if nonce:
-                try:
+            if nonce:  # on failure the lease expires by itself after LEASE_TTL seconds
+                with contextlib.suppress(ProviderAPIError):
                     self.api.rest(
                         ops.RELEASE_LEASE, app=self.app, machine=machine_id, headers=headers
                     )
-                except ProviderAPIError:
-                    pass  # the lease expires by itself after LEASE_TTL seconds
 
     def update(
         self,

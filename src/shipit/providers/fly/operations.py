@@ -141,7 +141,7 @@ APP_RELEASES = _operation("""
 query ShipitAppReleases($appName: String!, $limit: Int!) {
   app(name: $appName) {
     releasesUnprocessed(first: $limit) {
-      nodes { id version status stable reason description imageRef metadata createdAt }
+      nodes { id version status stable reason description imageRef createdAt }
     }
   }
 }

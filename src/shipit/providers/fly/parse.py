@@ -3,14 +3,12 @@
 Machine states follow the docs' ``machines/machine-states`` (API.md 4.2); checks and crash
 signals follow API.md 4.5. Release bookkeeping lives in two places that both survive on Fly, so
 release identity is recoverable on any machine: the GraphQL release record (``imageRef`` is the
-exact digest-pinned ref shipit sent; its ``metadata.shipit`` holds the release name, when the
-platform keeps metadata) and every machine's config ``metadata`` (``shipit_release``,
-``shipit_deploy``), which Fly keeps per machine version.
+exact digest-pinned ref shipit sent) and every machine's config ``metadata``
+(``shipit_release``, ``shipit_deploy``), which Fly keeps per machine version.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -18,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from shipit.providers.base import Artifact, DeployState, LogLine, Release
+from shipit.providers.base import Artifact, DeployState, LogLine, LogStream, Release
 
 # Machine states (API.md 4.2 "Machine states").
 GONE: Final = frozenset({"destroyed", "destroying", "replaced", "migrated"})
@@ -238,22 +236,6 @@ def crash(machine: Mapping[str, Any]) -> str | None:
 
 
 # releases -----------------------------------------------------------------------------------
-def shipit_metadata(node: Mapping[str, Any]) -> dict[str, str]:
-    """The ``shipit`` object a release's metadata carries ({} when absent or not kept)."""
-    raw = node.get("metadata")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return {}
-    if not isinstance(raw, Mapping):
-        return {}
-    found = raw.get("shipit")
-    if not isinstance(found, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in found.items() if v is not None}
-
-
 def release_state(status: str, *, live: bool) -> DeployState:
     """shipit's state for a Fly release status (``complete`` ones that are not live: stopped)."""
     folded = status.casefold()
@@ -266,9 +248,7 @@ def release_state(status: str, *, live: bool) -> DeployState:
     return "live" if live else "deploying"
 
 
-def to_release(
-    node: Mapping[str, Any], *, service: str, live: bool, name: str | None
-) -> Release:
+def to_release(node: Mapping[str, Any], *, service: str, live: bool, name: str | None) -> Release:
     """A GraphQL release record as a shipit Release."""
     ref = str(node.get("imageRef") or "")
     status = str(node.get("status") or "")
@@ -343,7 +323,7 @@ def to_log_line(entry: Mapping[str, Any], *, service: str) -> LogLine:
     provider = ""
     if isinstance(meta, Mapping) and isinstance(meta.get("event"), Mapping):
         provider = str(meta["event"].get("provider") or "")
-    stream = "http" if provider == "proxy" else "runtime"
+    stream: LogStream = "http" if provider == "proxy" else "runtime"
     level = attributes.get("level")
     return LogLine(
         timestamp=parse_time(attributes.get("timestamp")) or datetime.now(UTC),

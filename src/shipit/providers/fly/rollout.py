@@ -16,6 +16,7 @@ failed deploy are destroyed, unless there was nothing to go back to (first deplo
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Callable, Mapping
@@ -162,7 +163,8 @@ class Roller:
                 continue
             step.attempts += 1
             if step.action == "update":
-                assert step.previous is not None and step.machine_id is not None
+                assert step.previous is not None
+                assert step.machine_id is not None
                 answer = self.machines.update(
                     {"id": step.machine_id, "instance_id": step.previous_version},
                     rollout.builder.updated(step.previous),
@@ -255,11 +257,9 @@ class Roller:
 
     def retire(self, rollout: Rollout) -> None:
         """Destroy the machines beyond ``replicas`` once the new ones are healthy."""
-        for machine_id in rollout.retire:
-            try:
+        for machine_id in rollout.retire:  # a failure leaves one machine too many: harmless
+            with contextlib.suppress(ProviderAPIError):
                 self.machines.destroy(machine_id)
-            except ProviderAPIError:
-                pass  # one more machine keeps serving the new image's predecessor; harmless
 
 
 def judge(step: Step, machine: Mapping[str, Any] | None, image: str) -> tuple[Verdict, str]:
@@ -277,6 +277,9 @@ def judge(step: Step, machine: Mapping[str, Any] | None, image: str) -> tuple[Ve
         return "failed", f"{label}: {reason}"
     running = parse.image_of(machine)
     if running and not parse.same_image(running, image):
+        version = str(machine.get("instance_id") or "")
+        if not version or version == step.previous_version:
+            return "pending", f"{label}: the update does not show yet"
         return "failed", f"{label} runs {running}, not the deployed image (another deploy?)"
     if not step.launch:
         return "done", f"{label}: updated, kept {state}"

@@ -23,7 +23,8 @@ from shipit.sensitive import Secret
 PLAN: Final = "basic_256mb"
 VERSION: Final = "16"
 WAIT_SECONDS: Final = 20 * 60.0
-POLL_SECONDS: Final = 5.0
+FIRST_POLL: Final = 1.0
+MAX_POLL: Final = 5.0
 STARTING: Final = frozenset({"unknown", "creating", "updating_instance", "config_restart"})
 
 
@@ -50,7 +51,6 @@ class PostgresLinker:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         wait_seconds: float = WAIT_SECONDS,
-        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.api = api
         self.owner_id = owner_id
@@ -58,7 +58,6 @@ class PostgresLinker:
         self.sleep = sleep
         self.clock = clock
         self.wait_seconds = wait_seconds
-        self.poll_seconds = poll_seconds
 
     def ensure(self, name: str) -> Postgres:
         """The database called ``name``: reused when it exists, else created; then available."""
@@ -95,8 +94,9 @@ class PostgresLinker:
         return None
 
     def wait(self, postgres_id: str, detail: dict[str, Any]) -> dict[str, Any]:
-        """Poll until the database is ``available``; errors for states it will not leave."""
+        """Poll (1 s, doubling to 5 s) until ``available``; errors for states it will not leave."""
         deadline = self.clock() + self.wait_seconds
+        pause = FIRST_POLL
         while True:
             status = str(detail.get("status") or "unknown")
             if status == "available":
@@ -117,6 +117,7 @@ class PostgresLinker:
                     f"{self.wait_seconds:g}s",
                     hint="run the deploy again once the database is available",
                 )
-            self.sleep(self.poll_seconds)
+            self.sleep(pause)
+            pause = min(pause * 2, MAX_POLL)
             answer = self.api.call(ops.RETRIEVE_POSTGRES, path={"postgresId": postgres_id})
             detail = answer if isinstance(answer, dict) else {}

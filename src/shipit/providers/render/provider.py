@@ -19,9 +19,9 @@ How each operation maps to Render (details and sources in the shared API notes, 
 - ``link_db``: see ``database.py``; ``DATABASE_URL`` is written from the internal connection
   string (Render injects nothing without a Blueprint).
 - ``health``: the deploy's status (terminal states from the spec's ``deployStatus``), then one
-  GET of the service's health path on its public URL. ``SHIPIT_RENDER_SERVICE_URL_TEMPLATE``
-  replaces that URL (tests, proxies): a template with ``{name}``, ``{slug}`` and ``{id}``, e.g.
-  ``http://127.0.0.1:8080/apps/{slug}``.
+  GET of the service's health path on its public URL (``probe.py``).
+  ``SHIPIT_RENDER_SERVICE_URL_TEMPLATE`` replaces that URL (tests, proxies): a template with
+  ``{name}``, ``{slug}`` and ``{id}``, e.g. ``http://127.0.0.1:8080/apps/{slug}``.
 - ``settle``: Render moves traffic only after a new deploy passes its own health check, so a
   failed deploy never served and the previous one keeps serving. A deploy still in progress is
   cancelled so it cannot go live later; one that went live but failed shipit's gate is rolled
@@ -35,7 +35,6 @@ How each operation maps to Render (details and sources in the shared API notes, 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,7 +46,7 @@ import httpx
 from shipit.config.models import RenderBlock
 from shipit.config.overlay import ServiceSpec
 from shipit.errors import ConfigError, ProviderAPIError, UsageError
-from shipit.http import RetryPolicy, make_client
+from shipit.http import RetryPolicy
 from shipit.providers.base import (
     Artifact,
     Capability,
@@ -67,12 +66,11 @@ from shipit.providers.render import operations as ops
 from shipit.providers.render import parse
 from shipit.providers.render.client import RenderClient
 from shipit.providers.render.database import PostgresLinker
+from shipit.providers.render.probe import Prober, service_url
 from shipit.providers.render.resolve import Resolver
 from shipit.sensitive import Secret, reveal
 
-SERVICE_URL_VARIABLE: Final = "SHIPIT_RENDER_SERVICE_URL_TEMPLATE"
 DATABASE_VARIABLE: Final = "DATABASE_URL"
-PROBE_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 DEPLOYS_PAGE: Final = 50
 QUEUED_POLLS: Final = 10
 QUEUED_PAUSE: Final = 1.0
@@ -131,8 +129,7 @@ class RenderProvider:
         self.resolver = Resolver(
             self.api, env_name=environment.name, owner=block.owner, name_prefix=block.name_prefix
         )
-        self._transport = transport
-        self._probe_client: httpx.Client | None = None
+        self.prober = Prober(verbose=context.verbose, transport=transport)
         self._lock = threading.Lock()
         self._pending: dict[str, dict[str, str]] = {}  # values for services not created yet
 
@@ -381,7 +378,7 @@ class RenderProvider:
             service=service.name,
             artifact=artifact,
             state=parse.deploy_state(status),
-            url=self._service_url(render_service),
+            url=service_url(render_service),
             release_name=release_name,
             created_at=parse.parse_time(deploy.get("createdAt")) or self.now(),
             extra=extra,
@@ -427,46 +424,7 @@ class RenderProvider:
                 url=url,
                 extra=extra,
             )
-        return self._probe(service, url, status)
-
-    def _probe(self, service: ServiceSpec, url: str | None, status: str) -> HealthResult:
-        extra = {"status": status}
-        if not service.health_path or not url:
-            detail = f"Render: {status}"
-            if service.health_path:
-                detail += " (no public URL to probe; Render checked the health path)"
-            return HealthResult("healthy", detail, url=url, extra=extra)
-        target = url + service.health_path
-        try:
-            response = self._prober().get(target)
-        except httpx.HTTPError as error:
-            return HealthResult(
-                "pending", f"{target}: {type(error).__name__}", url=url, extra=extra
-            )
-        detail = f"{target} answered HTTP {response.status_code}"
-        if not response.is_success:
-            return HealthResult(
-                "pending", detail, url=url, status_code=response.status_code, extra=extra
-            )
-        return HealthResult(
-            "healthy",
-            detail,
-            url=url,
-            status_code=response.status_code,
-            release=_reported_release(response),
-            extra=extra,
-        )
-
-    def _prober(self) -> httpx.Client:
-        """A client for the app's own URL: no Render key, short timeouts, no retries."""
-        if self._probe_client is None:
-            self._probe_client = make_client(
-                "render",
-                timeout=PROBE_TIMEOUT,
-                verbose=self.context.verbose,
-                transport=self._transport,
-            )
-        return self._probe_client
+        return self.prober.probe(url, service.health_path, status)
 
     def settle(self, service: ServiceSpec, deployment: Deployment, *, healthy: bool) -> None:
         """Nothing when healthy; else cancel a deploy in progress or roll a live one back."""
@@ -642,7 +600,11 @@ class RenderProvider:
     def _window(
         self, service_id: str, deployment: Deployment | None, *, build: bool
     ) -> tuple[datetime, datetime | None] | None:
-        """The time window of the given deploy, or of the newest one for build lines."""
+        """The time window of the given deploy, or of the newest one for build lines.
+
+        It opens when Render created the deploy (same clock as the log times, so no line of an
+        earlier deploy's build creeps in) and closes a little after it finished.
+        """
         deploy: Mapping[str, Any] | None = None
         if deployment is not None:
             try:
@@ -656,13 +618,13 @@ class RenderProvider:
             deploy = newest[0] if newest else None
         if deploy is None:
             return None
-        begun = parse.parse_time(deploy.get("startedAt")) or parse.parse_time(
-            deploy.get("createdAt")
+        begun = parse.parse_time(deploy.get("createdAt")) or parse.parse_time(
+            deploy.get("startedAt")
         )
         if begun is None:
             return None
         finished = parse.parse_time(deploy.get("finishedAt"))
-        return begun - LOG_SKEW, finished + LOG_SKEW if finished else None
+        return begun, finished + LOG_SKEW if finished else None
 
     def _build_finished(
         self, service_id: str, deployment: Deployment | None
@@ -735,13 +697,13 @@ class RenderProvider:
         live = next((d for d in deploys if d.get("status") in parse.LIVE), None)
         suspended = existing.get("suspended") == "suspended"
         state = _service_state(str(latest.get("status") or ""), live is not None, suspended)
-        url = self._service_url(existing)
+        url = service_url(existing)
         shown = live or latest
         artifact = parse.deploy_artifact(shown) if shown else None
         names = parse.json_map(self._variables(service_id), parse.RELEASES_VARIABLE)
         healthy: bool | None = None
         if live is not None and not suspended and url and service.health_path:
-            healthy = self._probe(service, url, "live").state == "healthy"
+            healthy = self.prober.probe(url, service.health_path, "live").state == "healthy"
         return ServiceStatus(
             service=service.name,
             state=state,
@@ -803,34 +765,10 @@ class RenderProvider:
         )
         return next(iter(found), None)
 
-    def _service_url(self, render_service: Mapping[str, Any]) -> str | None:
-        """The public URL: the template in SHIPIT_RENDER_SERVICE_URL_TEMPLATE, else Render's."""
-        template = os.environ.get(SERVICE_URL_VARIABLE, "").strip()
-        name = str(render_service.get("name") or "")
-        slug = str(render_service.get("slug") or name)
-        if template:
-            try:
-                url = template.format(name=name, slug=slug, id=render_service.get("id", ""))
-            except (KeyError, IndexError, ValueError):
-                raise UsageError(
-                    f"{SERVICE_URL_VARIABLE} is not a valid template: {template!r}",
-                    hint="use the placeholders {name}, {slug} and {id}, "
-                    "e.g. http://127.0.0.1:8080/apps/{slug}",
-                ) from None
-            return url.rstrip("/")
-        if render_service.get("type") not in (None, "web_service"):
-            return None
-        details = render_service.get("serviceDetails") or {}
-        given = details.get("url")
-        if isinstance(given, str) and given.startswith(("http://", "https://")):
-            return given.rstrip("/")
-        return f"https://{slug}.onrender.com" if slug else None
-
     def close(self) -> None:
         """Close the HTTP clients."""
         self.api.close()
-        if self._probe_client is not None:
-            self._probe_client.close()
+        self.prober.close()
 
 
 def _service_state(latest_status: str, has_live: bool, suspended: bool) -> ServiceState:
@@ -845,15 +783,3 @@ def _service_state(latest_status: str, has_live: bool, suspended: bool) -> Servi
     if latest_status in parse.CANCELED or latest_status in parse.SUPERSEDED:
         return "stopped"
     return "unknown"
-
-
-def _reported_release(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if isinstance(body, Mapping):
-        for key in ("release", "version"):
-            if isinstance(body.get(key), str):
-                return str(body[key])
-    return None
