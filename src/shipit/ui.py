@@ -23,6 +23,7 @@ from shipit.sensitive import Secret, redact
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 def _plain_wanted(stream: TextIO) -> bool:
@@ -155,13 +156,40 @@ class Output:
 
 
 class ConsoleReporter:
-    """Shows engine progress on stderr: one line per step (plain) or styled lines (TTY)."""
+    """Shows engine progress on stderr.
+
+    On a TTY (no ``NO_COLOR``, not CI) each service gets a live spinner line showing its current
+    step, and finished steps scroll above it; otherwise every step is one plain line. Use it as a
+    context manager so the live display is stopped, whatever happens.
+    """
 
     _SYMBOLS = {"start": "...", "done": "ok", "fail": "FAILED", "skip": "skipped", "warn": "!"}
 
     def __init__(self, output: Output) -> None:
         self.output = output
         self._started = time.monotonic()
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ConsoleReporter:
+        if not self.output.plain and not self.output.json_mode:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=self.output.err_console(),
+                transient=True,
+            )
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
     def step(self, service: str, step: str, state: str, detail: str = "") -> None:
         """A step of one service changed state (start, done, fail, skip)."""
@@ -169,15 +197,38 @@ class ConsoleReporter:
             return
         elapsed = time.monotonic() - self._started
         symbol = self._SYMBOLS.get(state, state)
-        text = f"[{elapsed:6.1f}s] {service}: {step} {symbol}"
+        text = f"{service}: {step} {symbol}"
         if detail:
             text += f" ({detail})"
-        if state == "fail":
-            self.output._err_line(text, style="red")
-        elif state == "done":
-            self.output._err_line(text, style="green")
-        else:
-            self.output._err_line(text)
+        if self._progress is not None:
+            self._live(service, step, state, detail, text)
+            return
+        line = f"[{elapsed:6.1f}s] {text}"
+        style = {"fail": "red", "done": "green"}.get(state)
+        self.output._err_line(line, style=style)
+
+    def _live(self, service: str, step: str, state: str, detail: str, text: str) -> None:
+        from rich.markup import escape
+
+        assert self._progress is not None
+        with self._lock:
+            task = self._tasks.get(service)
+            if task is None:
+                task = self._progress.add_task(service, total=None)
+                self._tasks[service] = task
+            if state == "start":
+                label = f"{service}: {step}" + (f" ({detail})" if detail else "")
+                self._progress.update(task, description=escape(redact(label)))
+                return
+            style = {"fail": "red", "done": "green"}.get(state, "")
+            mark = {"done": "[green]✓[/]", "fail": "[red]✗[/]"}.get(state, "-")
+            line = escape(redact(text))
+            self._progress.console.print(
+                f"{mark} [{style}]{line}[/]" if style else f"{mark} {line}"
+            )
+            if state == "fail" or (state == "done" and step == "health"):
+                self._progress.remove_task(task)
+                del self._tasks[service]
 
     def warn(self, message: str) -> None:
         """A warning from the engine."""

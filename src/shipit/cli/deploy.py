@@ -71,13 +71,14 @@ def deploy(
         plan = _shown_plan(env, provider, values, services, plan_only=plan_only)
         if plan_only:
             return
-        engine = Engine(env, provider, values, context.reporter(), builder=builder)
-        result = engine.deploy(
-            services,
-            release_name=tag,
-            artifacts=plan.ready_artifacts if plan else None,
-            expected=plan.expected_builds if plan else None,
-        )
+        with context.reporter() as reporter:
+            engine = Engine(env, provider, values, reporter, builder=builder)
+            result = engine.deploy(
+                services,
+                release_name=tag,
+                artifacts=plan.ready_artifacts if plan else None,
+                expected=plan.expected_builds if plan else None,
+            )
     finally:
         provider.close()
     from shipit.cli.render import show_result
@@ -145,8 +146,11 @@ def promote(
         source_provider.close()
     provider = context.provider_for(target_env)
     try:
-        engine = Engine(target_env, provider, values, context.reporter())
-        result = engine.deploy(services, release_name=tag, artifacts=artifacts, action="promote")
+        with context.reporter() as reporter:
+            engine = Engine(target_env, provider, values, reporter)
+            result = engine.deploy(
+                services, release_name=tag, artifacts=artifacts, action="promote"
+            )
     finally:
         provider.close()
     from dataclasses import replace
@@ -181,8 +185,8 @@ def rollback(
     provider = context.provider_for(env)
     try:
         targets = rollback_targets(provider, services, to, environment=env_name)
-        engine = Engine(env, provider, values, context.reporter())
-        result = engine.rollback(services, targets)
+        with context.reporter() as reporter:
+            result = Engine(env, provider, values, reporter).rollback(services, targets)
     finally:
         provider.close()
     from shipit.cli.render import show_result

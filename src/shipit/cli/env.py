@@ -681,9 +681,10 @@ def env_push(
     values = resolve_secrets(environment, source=_source(secrets), services=service)
     provider = context.provider_for(environment)
     try:
-        result = push_env(
-            environment, provider, values, context.reporter(), unset=unset or (), services=service
-        )
+        with context.reporter() as reporter:
+            result = push_env(
+                environment, provider, values, reporter, unset=unset or (), services=service
+            )
     finally:
         provider.close()
     from shipit.cli.render import show_result

@@ -106,7 +106,7 @@ def show_plan(plan_: DeployPlan) -> None:
         title=f"{plan_.environment} ({plan_.provider})",
     )
     for note in plan_.notes:
-        context.output.warn(note)
+        context.output.info(f"note: {note}")
     context.output.echo(summary_line(plan_))
 
 
