@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.helpers import kill_process_groups, runner_pids
 
 PROVIDER_VARIABLES = (
+    "CI",
     "RAILWAY_API_TOKEN",
     "RAILWAY_TOKEN",
     "RENDER_API_KEY",
@@ -26,6 +28,8 @@ SHARED = REPO_ROOT.parent / "shared"
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """A fresh HOME and XDG dirs, and none of the variables that change shipit's behaviour.
+
+    ``CI`` is removed too: CI runs the suite with ``CI=true``, and tests that want CI mode set it.
 
     Tests that need a real keyring opt in with the ``keyring`` marker (see tests/e2e).
     """
@@ -51,21 +55,6 @@ def shared_dir() -> Path:
     return SHARED
 
 
-def _runner_processes(marker: str) -> list[int]:
-    """Local-provider runner processes whose command line mentions ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "shipit.providers.local.runner" in cmdline and marker in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.fixture(scope="session", autouse=True)
 def no_process_left_running(tmp_path_factory: pytest.TempPathFactory):
     """Fail the session if a service started by a test outlives the test session."""
@@ -73,19 +62,14 @@ def no_process_left_running(tmp_path_factory: pytest.TempPathFactory):
     yield
     if not Path("/proc").is_dir():
         return
-    import signal
     import time
 
     deadline = time.monotonic() + 5
-    leftover = _runner_processes(base)
+    leftover = runner_pids(base)
     while leftover and time.monotonic() < deadline:
         time.sleep(0.2)
-        leftover = _runner_processes(base)
-    for pid in leftover:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        leftover = runner_pids(base)
+    kill_process_groups(leftover)
     assert not leftover, f"processes left running after the test session: {leftover}"
 
 

@@ -1,12 +1,16 @@
-"""Helpers shared by the end-to-end tests: run the installed CLI, find free ports."""
+"""Helpers shared by the end-to-end tests: run the CLI or a fake, find free ports and leftovers."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,27 @@ def run_shipit(
     return Run(list(args), done.returncode, done.stdout, done.stderr)
 
 
+@contextmanager
+def run_standalone_fake(module: str, token: str) -> Iterator[str]:
+    """``python -m <module>`` (a fake provider) on a free port; its URL; stopped on exit."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0", "--token", token],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("READY "), line
+        yield line.split()[1]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 def _is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
@@ -88,3 +113,27 @@ def free_port_block(size: int = 2) -> int:
         if base + size < 65000 and all(_is_free(base + i) for i in range(size)):
             return base
     raise RuntimeError("no free block of ports")
+
+
+def runner_pids(marker: str) -> list[int]:
+    """Local-provider runner processes whose command line mentions ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "shipit.providers.local.runner" in cmdline and marker in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def kill_process_groups(pids: list[int]) -> None:
+    """SIGKILL the process group each of ``pids`` leads (one already gone is fine)."""
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass

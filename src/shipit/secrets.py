@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from shipit.config.overlay import Environment
 from shipit.errors import SecretsMissingError, UsageError
@@ -30,11 +30,16 @@ Mode = Literal["keyring", "env"]
 SOURCES: tuple[str, ...] = ("auto", "keyring", "env")
 
 
-def effective_source(source: str = "auto") -> Mode:
-    """``keyring`` or ``env``: what ``source`` means here (``auto`` follows ``CI``)."""
+def checked_source(source: str) -> SecretSource:
+    """``source`` (a ``--secrets`` value) if it is one of SOURCES; a UsageError otherwise."""
     if source not in SOURCES:
         raise UsageError(f"--secrets must be auto, keyring or env, not {source!r}")
-    if source == "auto":
+    return cast("SecretSource", source)
+
+
+def effective_source(source: str = "auto") -> Mode:
+    """``keyring`` or ``env``: what ``source`` means here (``auto`` follows ``CI``)."""
+    if checked_source(source) == "auto":
         from shipit.ci import in_ci
 
         return "env" if in_ci() else "keyring"

@@ -193,7 +193,7 @@ class SecretStore:
 
     def set(self, name: str, value: Secret, env: str | None) -> None:
         """Store ``value`` for ``name`` in the scope of ``env`` (project-wide when None)."""
-        _check_name(name)
+        check_name(name)
         backend = self.backend
         service = self.service(env)
         with _keyring_errors():
@@ -253,7 +253,8 @@ class SecretStore:
                 backend.delete_password(service, INDEX_USER)
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """A UsageError unless ``name`` is a valid variable name that shipit does not reserve."""
     from shipit.config.models import ENV_NAME
 
     if not ENV_NAME.match(name):

@@ -1,31 +1,15 @@
-"""Fixtures for end-to-end tests: a copy of the example project on free ports, always stopped."""
+"""Fixtures for end-to-end tests: the example project on free ports (always stopped), a keyring."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import tomlkit
-from tests.helpers import REPO_ROOT, free_port_block, run_shipit
-
-
-def _runner_pids(root: Path) -> list[int]:
-    """Processes started by the local provider for the project at ``root``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "shipit.providers.local.runner" in cmdline and str(root) in cmdline:
-            pids.append(int(entry.name))
-    return pids
+from tests.e2e.keyring_session import KeyringSession
+from tests.helpers import REPO_ROOT, free_port_block, kill_process_groups, run_shipit, runner_pids
 
 
 @pytest.fixture
@@ -42,10 +26,13 @@ def example_project(tmp_path: Path) -> Iterator[Path]:
     yield root
     for env in ("local", "preview"):
         run_shipit("down", env, cwd=root, timeout=60)
-    leftover = _runner_pids(root)
-    for pid in leftover:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    leftover = runner_pids(str(root))
+    kill_process_groups(leftover)
     assert not leftover, f"processes left running after the test: {leftover}"
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyringSession]:
+    """A real Secret Service keyring of its own for the test module (see keyring_session)."""
+    with KeyringSession(tmp_path_factory.mktemp("keyring")) as running:
+        yield running

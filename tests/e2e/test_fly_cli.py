@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import httpx
 import pytest
 from tests.fakes.fly import FlyState, fly_environment, fly_server
 from tests.fakes.server import FakeRequest, FakeServer
-from tests.helpers import REPO_ROOT, run_shipit
+from tests.helpers import run_shipit, run_standalone_fake
 
 pytestmark = pytest.mark.e2e
 
@@ -226,22 +224,8 @@ def test_a_refused_token_exits_3_naming_the_variable(fly: Fly) -> None:
 
 @pytest.fixture
 def standalone_fake() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fly", "--port", "0", "--token", TOKEN],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("READY "), line
-        yield line.split()[1]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with run_standalone_fake("tests.fakes.fly", TOKEN) as url:
+        yield url
 
 
 def test_the_fake_runs_standalone_for_the_cli(standalone_fake: str, tmp_path: Path) -> None:

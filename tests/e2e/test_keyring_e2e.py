@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,6 @@ from shipit.envfile import parse_dotenv
 pytestmark = [pytest.mark.e2e, pytest.mark.keyring]
 
 GOOD_TOKEN = "railway-token-e2e-4c1d"
-
-
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyringSession]:
-    with KeyringSession(tmp_path_factory.mktemp("keyring")) as running:
-        yield running
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ project or HOME may contain one (the keyring daemon keeps its files elsewhere, e
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,12 +66,6 @@ def railway_app(request: FakeRequest) -> FakeResponse:
     return FakeResponse.json(
         {"data": None, "errors": [{"message": f"Not Authorized ({authorization})"}]}
     )
-
-
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyringSession]:
-    with KeyringSession(tmp_path_factory.mktemp("keyring")) as running:
-        yield running
 
 
 @pytest.fixture

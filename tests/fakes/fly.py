@@ -30,11 +30,9 @@ Standalone, for end-to-end tests::
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
-import signal
 import sys
 import threading
 import time
@@ -58,7 +56,13 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from tests.fakes.openapi import Spec, load_document, validate_request, validate_response
-from tests.fakes.server import FakeRequest, FakeResponse, FakeServer
+from tests.fakes.server import (
+    FakeRequest,
+    FakeResponse,
+    FakeServer,
+    serve_until_signalled,
+    standalone_parser,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = REPO_ROOT.parent / "shared" / "providers" / "fly"
@@ -1025,9 +1029,7 @@ def fly_environment(url: str, token: str) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve a fake Fly until SIGINT/SIGTERM; prints ``READY <url>`` first."""
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.fly", description=__doc__)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--token", default="fly-test-token")
+    parser = standalone_parser("tests.fakes.fly", __doc__, token="fly-test-token")
     parser.add_argument("--apps", default="", help="apps that exist already (comma list)")
     options = parser.parse_args(argv)
     state = FlyState()
@@ -1035,21 +1037,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in filter(None, options.apps.split(",")):
         state.add_app(name)
     server = FakeServer(FakeFly(state), port=options.port)
-    stop = threading.Event()
-
-    def _stop(*_: object) -> None:
-        if not stop.is_set():
-            stop.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     fly_schema()
     fly_spec()
-    print(f"READY {server.url}", flush=True)
-    server.serve_forever()
-    server.stop()
-    return 0
+    return serve_until_signalled(server)
 
 
 if __name__ == "__main__":

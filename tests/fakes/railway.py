@@ -23,12 +23,10 @@ Standalone, for end-to-end tests through ``SHIPIT_RAILWAY_API_URL``::
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import io
 import json
 import re
-import signal
 import sys
 import tarfile
 import threading
@@ -52,7 +50,13 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
-from tests.fakes.server import FakeRequest, FakeResponse, FakeServer
+from tests.fakes.server import (
+    FakeRequest,
+    FakeResponse,
+    FakeServer,
+    serve_until_signalled,
+    standalone_parser,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT.parent / "shared" / "providers" / "railway" / "schema.json"
@@ -1029,9 +1033,7 @@ def railway_server(state: RailwayState | None = None) -> Iterator[tuple[FakeServ
 
 def main(argv: list[str] | None = None) -> int:
     """Serve a seeded fake Railway until SIGINT/SIGTERM; prints ``READY <url>`` first."""
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.railway", description=__doc__)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--token", default="railway-test-token")
+    parser = standalone_parser("tests.fakes.railway", __doc__, token="railway-test-token")
     parser.add_argument("--project", default="shop")
     parser.add_argument("--environments", default="production,staging,staging2")
     parser.add_argument("--services", default="web")
@@ -1044,20 +1046,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     server = FakeServer(FakeRailway(state), port=options.port)
     state.point_domains(f"127.0.0.1:{server.port}")
-    stop = threading.Event()
-
-    def _stop(*_: object) -> None:
-        if not stop.is_set():
-            stop.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     railway_schema()
-    print(f"READY {server.url}", flush=True)
-    server.serve_forever()
-    server.stop()
-    return 0
+    return serve_until_signalled(server)
 
 
 if __name__ == "__main__":

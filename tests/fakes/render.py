@@ -24,10 +24,8 @@ Standalone, for end-to-end tests through ``SHIPIT_RENDER_API_URL``::
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
-import signal
 import sys
 import threading
 import uuid
@@ -39,7 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.openapi import load_document, validate_request
-from tests.fakes.server import FakeRequest, FakeResponse, FakeServer
+from tests.fakes.server import (
+    FakeRequest,
+    FakeResponse,
+    FakeServer,
+    serve_until_signalled,
+    standalone_parser,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = REPO_ROOT.parent / "shared" / "providers" / "render" / "openapi.json"
@@ -817,27 +821,13 @@ def render_server(state: RenderState | None = None) -> Iterator[tuple[FakeServer
 
 def main(argv: list[str] | None = None) -> int:
     """Serve a seeded fake Render until SIGINT/SIGTERM; prints ``READY <url>`` first."""
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.render", description=__doc__)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--token", default="render-test-token")
+    parser = standalone_parser("tests.fakes.render", __doc__, token="render-test-token")
     parser.add_argument("--owner-name", default="Acme")
     options = parser.parse_args(argv)
     state = seeded_state(options.token, owner_name=options.owner_name)
     server = FakeServer(FakeRender(state), port=options.port)
-    stop = threading.Event()
-
-    def _stop(*_: object) -> None:
-        if not stop.is_set():
-            stop.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     render_document()
-    print(f"READY {server.url}", flush=True)
-    server.serve_forever()
-    server.stop()
-    return 0
+    return serve_until_signalled(server)
 
 
 if __name__ == "__main__":

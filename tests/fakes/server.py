@@ -11,12 +11,15 @@ HTTP 200, a delay, a dropped connection), and a journal of every request it answ
 
 Tests in another process (the CLI as a subprocess) reach the same controls over HTTP:
 ``POST /_fake/faults`` (a Fault as JSON, matched by ``path`` or GraphQL ``operation``),
-``GET /_fake/journal``, ``DELETE /_fake/journal``.
+``GET /_fake/journal``, ``DELETE /_fake/journal``. Run as ``python -m tests.fakes.<name>``, a
+fake reads :func:`standalone_parser` options and ends in :func:`serve_until_signalled`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -345,6 +348,31 @@ class FakeServer:
             self.faults.clear()
             return FakeResponse.json({"ok": True})
         return None
+
+
+def standalone_parser(module: str, description: str | None, token: str) -> argparse.ArgumentParser:
+    """The command line every fake takes when run as ``python -m <module>``: --port, --token."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", default=token)
+    return parser
+
+
+def serve_until_signalled(server: FakeServer) -> int:
+    """Print ``READY <url>``, serve until SIGINT/SIGTERM, free the port; the exit code (0)."""
+    stop = threading.Event()
+
+    def _stop(*_: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"READY {server.url}", flush=True)
+    server.serve_forever()
+    server.stop()
+    return 0
 
 
 def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:

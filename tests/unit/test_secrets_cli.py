@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import keyring
 import pytest
 import respx
 from tests.fakes.memory_keyring import MemoryKeyring
 
 from shipit.cli import app, options
 from shipit.cli.options import GlobalOptions, extract
-from shipit.fingerprint import forget_keys
 from shipit.ui import Output
 
 CANARY = "leak-canary-unit-5b1e"
@@ -62,17 +60,6 @@ class Result:
 
 
 Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    forget_keys()
-    yield backend
-    keyring.set_keyring(previous)
-    forget_keys()
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from tests.fakes.memory_keyring import MemoryKeyring
@@ -50,17 +48,6 @@ env = { LOG_LEVEL = "debug" }
 
 [environments.staging]
 """
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    forget_keys()
-    yield backend
-    keyring.set_keyring(previous)
-    forget_keys()
 
 
 @pytest.fixture(autouse=True)

@@ -72,8 +72,8 @@ def run(args: list[str], output: object) -> int:
 
     assert isinstance(output, Output)
     context.output = output
-    _register()
     try:
+        _register()
         code = app(args, prog_name="shipit", standalone_mode=False)
         if isinstance(code, int):  # typer.Exit(n) is returned, not raised, in this mode
             return code
@@ -85,10 +85,10 @@ def run(args: list[str], output: object) -> int:
     except (typer.Abort, KeyboardInterrupt):
         output.error("interrupted")
         return ExitCode.INTERRUPTED
-    except Exception as error:
+    except Exception as error:  # the error boundary: no tracebacks unless SHIPIT_DEBUG=1
         if _is_parser_error(error):
             output.error(error.format_message(), hint="see `shipit --help`")  # type: ignore[attr-defined]
-            return ExitCode.USAGE  # the error boundary: no tracebacks unless SHIPIT_DEBUG=1
+            return ExitCode.USAGE
         if os.environ.get("SHIPIT_DEBUG") == "1":
             raise
         context.report_error(

@@ -1,7 +1,10 @@
-"""What every command shares: the output, the loaded config, and error reporting."""
+"""What every command shares: the output, the loaded config, the target environment, errors."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shipit.cli import options
@@ -10,7 +13,9 @@ from shipit.ui import Output
 
 if TYPE_CHECKING:
     from shipit.config import Environment, LoadedConfig
+    from shipit.config.overlay import ServiceSpec
     from shipit.providers.base import Provider
+    from shipit.sensitive import Secret
     from shipit.ui import ConsoleReporter
 
 output: Output = Output()
@@ -59,6 +64,45 @@ def provider_for(env: Environment) -> Provider:
     from shipit.core.session import open_provider
 
     return open_provider(env, verbose=options.current.verbose)
+
+
+def services_and_secrets(
+    env: Environment, service: Sequence[str] | None, secrets: str
+) -> tuple[list[ServiceSpec], dict[str, Secret]]:
+    """The services ``-s/--service`` picks in ``env`` and the secret values they need."""
+    from shipit.core.engine import select_services
+    from shipit.secrets import checked_source, resolve_secrets
+
+    services = select_services(env, service)
+    values = resolve_secrets(
+        env, source=checked_source(secrets), services=[s.name for s in services]
+    )
+    return services, values
+
+
+@dataclass(frozen=True)
+class Target:
+    """An environment ready to act on: the chosen services, their secrets and an open adapter."""
+
+    env: Environment
+    services: list[ServiceSpec]
+    values: dict[str, Secret]
+    provider: Provider
+
+
+@contextmanager
+def open_target(env_name: str, service: Sequence[str] | None, secrets: str) -> Iterator[Target]:
+    """Environment ``env_name`` with its services and secrets; its provider is closed after.
+
+    Secrets are resolved before the provider opens, so a missing one fails before any call.
+    """
+    env = environment(load(), env_name)
+    services, values = services_and_secrets(env, service, secrets)
+    provider = provider_for(env)
+    try:
+        yield Target(env, services, values, provider)
+    finally:
+        provider.close()
 
 
 def reporter() -> ConsoleReporter:

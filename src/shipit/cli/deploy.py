@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shipit.cli import context
 
 if TYPE_CHECKING:
-    from shipit.secrets import SecretSource
-
-if TYPE_CHECKING:
-    from shipit.config.overlay import Environment, ServiceSpec
+    from shipit.cli.context import Target
     from shipit.core.plan import DeployPlan
-    from shipit.providers.base import Provider
-    from shipit.sensitive import Secret
 
 ServiceOption = Annotated[
     list[str] | None, typer.Option("-s", "--service", help="Only this service (repeatable).")
@@ -28,14 +22,6 @@ SecretsOption = Annotated[
         help="Where secret values come from: auto (keyring; env vars in CI), keyring or env.",
     ),
 ]
-
-
-def _secret_source(value: str) -> SecretSource:
-    from shipit.errors import UsageError
-
-    if value in {"auto", "keyring", "env"}:
-        return cast("SecretSource", value)
-    raise UsageError(f"--secrets must be auto, keyring or env, not {value!r}")
 
 
 def deploy(
@@ -55,46 +41,27 @@ def deploy(
     On a terminal (not CI, no --yes, no --json) the plan is shown first and applied only when
     confirmed; the engine then deploys exactly the artifacts the plan showed.
     """
-    from shipit.core.engine import Engine, select_services
-    from shipit.secrets import resolve_secrets
+    from shipit.core.engine import Engine
 
-    loaded = context.load()
-    env = context.environment(loaded, env_name)
-    services = select_services(env, service)
-    values = resolve_secrets(
-        env,
-        source=_secret_source(secrets),
-        services=[s.name for s in services],
-    )
-    provider = context.provider_for(env)
-    try:
-        plan = _shown_plan(env, provider, values, services, plan_only=plan_only)
+    with context.open_target(env_name, service, secrets) as target:
+        plan = _shown_plan(target, plan_only=plan_only)
         if plan_only:
             return
         with context.reporter() as reporter:
-            engine = Engine(env, provider, values, reporter, builder=builder)
+            engine = Engine(target.env, target.provider, target.values, reporter, builder=builder)
             result = engine.deploy(
-                services,
+                target.services,
                 release_name=tag,
                 artifacts=plan.ready_artifacts if plan else None,
                 expected=plan.expected_builds if plan else None,
             )
-    finally:
-        provider.close()
     from shipit.cli.render import show_result
 
     show_result(result)
     result.raise_for_failure()
 
 
-def _shown_plan(
-    env: Environment,
-    provider: Provider,
-    values: Mapping[str, Secret],
-    services: Sequence[ServiceSpec],
-    *,
-    plan_only: bool,
-) -> DeployPlan | None:
+def _shown_plan(target: Target, *, plan_only: bool) -> DeployPlan | None:
     """With --plan, or before a deploy on a terminal: compute and print the plan, then confirm."""
     from shipit.cli import options
 
@@ -104,7 +71,9 @@ def _shown_plan(
     from shipit.cli.plan import confirm_plan, show_plan
     from shipit.core.plan import compute_plan
 
-    plan = compute_plan(env, provider, values, services=[s.name for s in services])
+    plan = compute_plan(
+        target.env, target.provider, target.values, services=[s.name for s in target.services]
+    )
     show_plan(plan)
     if not plan_only and not confirm_plan(plan):
         context.output.error("deploy cancelled; nothing was changed")
@@ -124,19 +93,13 @@ def promote(
     """Deploy the artifact live in --from to --to, unchanged (never rebuilds)."""
     from shipit.core.engine import Engine, select_services
     from shipit.core.releases import live_artifacts, promote_source, promote_target
-    from shipit.secrets import resolve_secrets
 
     loaded = context.load()
     target_name = promote_target(loaded, target, source)
     source_name = promote_source(loaded, target_name, source)
     source_env = context.environment(loaded, source_name)
     target_env = context.environment(loaded, target_name)
-    services = select_services(target_env, service)
-    values = resolve_secrets(
-        target_env,
-        source=_secret_source(secrets),
-        services=[s.name for s in services],
-    )
+    services, values = context.services_and_secrets(target_env, service, secrets)
     source_provider = context.provider_for(source_env)
     try:
         artifacts = live_artifacts(
@@ -170,25 +133,14 @@ def rollback(
     secrets: SecretsOption = "auto",
 ) -> None:
     """Redeploy an earlier release of ENV (default: the release before the live one)."""
-    from shipit.core.engine import Engine, select_services
+    from shipit.core.engine import Engine
     from shipit.core.releases import rollback_targets
-    from shipit.secrets import resolve_secrets
 
-    loaded = context.load()
-    env = context.environment(loaded, env_name)
-    services = select_services(env, service)
-    values = resolve_secrets(
-        env,
-        source=_secret_source(secrets),
-        services=[s.name for s in services],
-    )
-    provider = context.provider_for(env)
-    try:
-        targets = rollback_targets(provider, services, to, environment=env_name)
+    with context.open_target(env_name, service, secrets) as target:
+        targets = rollback_targets(target.provider, target.services, to, environment=env_name)
         with context.reporter() as reporter:
-            result = Engine(env, provider, values, reporter).rollback(services, targets)
-    finally:
-        provider.close()
+            engine = Engine(target.env, target.provider, target.values, reporter)
+            result = engine.rollback(target.services, targets)
     from shipit.cli.render import show_result
 
     show_result(result)

@@ -84,16 +84,9 @@ def _check_service(loaded: LoadedConfig, service: str | None) -> None:
 
 
 def _check_name(name: str) -> None:
-    from shipit.config.models import ENV_NAME
-    from shipit.secretstore import is_reserved
+    from shipit.secretstore import check_name
 
-    if not ENV_NAME.match(name):
-        raise UsageError(
-            f"{name!r} is not a valid environment variable name",
-            hint="use letters, digits and _, not starting with a digit",
-        )
-    if is_reserved(name):
-        raise UsageError(f"{name!r} is reserved by shipit", hint="choose another name")
+    check_name(name)
 
 
 def _scope_text(store: SecretStore, env: str | None) -> str:
@@ -629,11 +622,11 @@ def env_check(
 ) -> None:
     """Check that every secret ENV needs has a value (exit 2 naming each missing one)."""
     from shipit.config.overlay import resolve_environment
-    from shipit.secrets import effective_source, resolve_secrets
+    from shipit.secrets import checked_source, effective_source, resolve_secrets
 
     loaded = context.load()
     environment = resolve_environment(loaded, env)
-    values = resolve_secrets(environment, source=_source(secrets))
+    values = resolve_secrets(environment, source=checked_source(secrets))
     mode = effective_source(secrets)
     if options.current.json:
         context.output.emit_json(
@@ -650,14 +643,6 @@ def env_check(
         context.output.echo(f"{env}: no secrets needed")
 
 
-def _source(value: str) -> Any:
-    from shipit.secrets import SOURCES
-
-    if value not in SOURCES:
-        raise UsageError(f"--secrets must be auto, keyring or env, not {value!r}")
-    return value
-
-
 def env_push(
     env: Annotated[str, typer.Argument(metavar="ENV", help="Environment to update.")],
     unset: Annotated[
@@ -672,13 +657,13 @@ def env_push(
     """Apply ENV's variables and secrets to its provider (then redeploy where needed)."""
     from shipit.config.overlay import resolve_environment
     from shipit.core.engine import push_env
-    from shipit.secrets import resolve_secrets
+    from shipit.secrets import checked_source, resolve_secrets
 
     loaded = context.load()
     environment = resolve_environment(loaded, env)
     for name in unset or []:
         _check_name(name)
-    values = resolve_secrets(environment, source=_source(secrets), services=service)
+    values = resolve_secrets(environment, source=checked_source(secrets), services=service)
     provider = context.provider_for(environment)
     try:
         with context.reporter() as reporter:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipit.cli import context
-from shipit.cli.deploy import SecretsOption, ServiceOption, _secret_source
+from shipit.cli.deploy import SecretsOption, ServiceOption
 
 if TYPE_CHECKING:
     from shipit.core.plan import DeployPlan, ServicePlan
@@ -43,23 +43,15 @@ def plan(
 
 
 def _compute(env_name: str, service: list[str] | None, secrets: str) -> DeployPlan:
-    from shipit.core.engine import select_services
     from shipit.core.plan import compute_plan
-    from shipit.secrets import resolve_secrets
 
-    loaded = context.load()
-    env = context.environment(loaded, env_name)
-    specs = select_services(env, service)
-    values = resolve_secrets(
-        env,
-        source=_secret_source(secrets),
-        services=[s.name for s in specs],
-    )
-    provider = context.provider_for(env)
-    try:
-        return compute_plan(env, provider, values, services=[s.name for s in specs])
-    finally:
-        provider.close()
+    with context.open_target(env_name, service, secrets) as target:
+        return compute_plan(
+            target.env,
+            target.provider,
+            target.values,
+            services=[s.name for s in target.services],
+        )
 
 
 def service_rows(service: ServicePlan) -> list[list[str]]:

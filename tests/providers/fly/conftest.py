@@ -22,10 +22,10 @@ import pytest
 import respx
 from tests.fakes.fly import fly_spec, schema_errors
 from tests.fakes.openapi import check_request
+from tests.providers.support import Sleeps, instant_time
 
 from shipit.config.loader import load_config
 from shipit.config.overlay import Environment, resolve_environment
-from shipit.http import RetryPolicy
 from shipit.providers.base import Artifact, ProviderContext
 from shipit.providers.fly import FlyProvider
 from shipit.sensitive import Secret
@@ -349,19 +349,6 @@ def api(shared_dir: Path) -> Iterator[FlyAPI]:
         yield FlyAPI(router)
 
 
-@dataclass
-class Sleeps:
-    calls: list[float]
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps([])
-
-
 def environment(tmp_path: Path, *, replicas: int = 1, image: str = IMAGE) -> Environment:
     (tmp_path / "shipit.toml").write_text(CONFIG.format(image=image, replicas=replicas))
     return resolve_environment(load_config(tmp_path / "shipit.toml"), "staging")
@@ -377,13 +364,7 @@ def make_provider(tmp_path: Path, sleeps: Sleeps) -> Iterator[Callable[..., FlyP
             state_dir=tmp_path / ".shipit",
             token=Secret(token) if token else None,
         )
-        clock = [0.0]
-
-        def sleep(seconds: float) -> None:
-            sleeps(seconds)
-            clock[0] += seconds
-
-        policy = RetryPolicy(sleep=sleep, clock=lambda: clock[0])
+        sleep, policy = instant_time(sleeps)
         provider = FlyProvider(context, policy=policy, sleep=sleep, log_pause=0.5)
         made.append(provider)
         return provider

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from tests.providers.support import Sleeps
 
 from shipit.errors import (
     AuthError,
@@ -29,7 +30,6 @@ from .conftest import (
     IMAGE,
     OLD_IMAGE,
     FlyAPI,
-    Sleeps,
     app_answer,
     crashed_exit,
     error,

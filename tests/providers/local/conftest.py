@@ -6,14 +6,13 @@ killed and reported, so a test that leaks a process fails.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.helpers import kill_process_groups
 
 from .support import CONFIG, EXAMPLE_APP, PYTHON, Project, free_base_port, runner_pids
 
@@ -32,11 +31,7 @@ def project(tmp_path: Path) -> Iterator[Project]:
         for service in provider._environment.services.values():
             provider.stop(service)
     leftover = runner_pids(root)
-    for pid in leftover:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    kill_process_groups(leftover)
     assert not leftover, f"runners left alive after the test: {leftover}"
 
 

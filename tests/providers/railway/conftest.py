@@ -17,10 +17,10 @@ import httpx
 import pytest
 import respx
 from tests.fakes.railway import schema_errors
+from tests.providers.support import Sleeps, instant_time
 
 from shipit.config.loader import load_config
 from shipit.config.overlay import Environment, resolve_environment
-from shipit.http import RetryPolicy
 from shipit.providers.base import Artifact, ProviderContext
 from shipit.providers.railway import RailwayProvider
 from shipit.sensitive import Secret
@@ -141,6 +141,30 @@ def project(
             "workspaceId": WORKSPACE,
             "environments": {"edges": [{"node": node} for node in environments]},
             "services": {"edges": [{"node": {"id": sid, "name": name}} for name, sid in services]},
+        }
+    }
+
+
+def project_token(project_id: str = PROJECT, project_name: str = "shop") -> dict[str, Any]:
+    """The answer to ``ShipitProjectToken``: a project token scoped to ``staging``."""
+    return {
+        "projectToken": {
+            "projectId": project_id,
+            "environmentId": STAGING,
+            "project": {"id": project_id, "name": project_name},
+            "environment": {"id": STAGING, "name": "staging"},
+        }
+    }
+
+
+def empty_postgres_template() -> dict[str, Any]:
+    """The answer to ``ShipitTemplate``: the postgres template, with no services in it."""
+    return {
+        "template": {
+            "id": "t",
+            "code": "postgres",
+            "name": "P",
+            "serializedConfig": {"services": {}},
         }
     }
 
@@ -279,19 +303,6 @@ def resolved(api: RailwayAPI) -> RailwayAPI:
     return api
 
 
-@dataclass
-class Sleeps:
-    calls: list[float]
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps([])
-
-
 def environment(tmp_path: Path, *, project_name: str = "shop") -> Environment:
     (tmp_path / "shipit.toml").write_text(CONFIG.format(image=IMAGE, project=project_name))
     return resolve_environment(load_config(tmp_path / "shipit.toml"), "staging")
@@ -310,13 +321,7 @@ def make_provider(tmp_path: Path, sleeps: Sleeps) -> Iterator[Callable[..., Rail
             token=Secret(token) if token else None,
             extra={"token_kind": kind},
         )
-        clock = [0.0]
-
-        def sleep(seconds: float) -> None:
-            sleeps(seconds)
-            clock[0] += seconds
-
-        policy = RetryPolicy(sleep=sleep, clock=lambda: clock[0])
+        sleep, policy = instant_time(sleeps)
         provider = RailwayProvider(context, policy=policy, sleep=sleep, poll_interval=0.25)
         made.append(provider)
         return provider

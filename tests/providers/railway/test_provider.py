@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.providers.support import Sleeps
 
 from shipit.errors import AuthError, ConfigError, ExitCode, ProviderAPIError, UsageError
 from shipit.http import GraphQLResponseError
@@ -32,13 +33,14 @@ from .conftest import (
     STAGING,
     WEB,
     RailwayAPI,
-    Sleeps,
     deployment,
     deployment_node,
     deployments,
+    empty_postgres_template,
     graphql_error,
     log,
     project,
+    project_token,
     projects_page,
     service_instance,
 )
@@ -81,17 +83,7 @@ def test_an_account_token_goes_in_the_bearer_header(resolved: RailwayAPI, provid
 def test_a_project_token_goes_in_its_own_header(
     api: RailwayAPI, make_provider: MakeProvider
 ) -> None:
-    api.on(
-        "ShipitProjectToken",
-        {
-            "projectToken": {
-                "projectId": PROJECT,
-                "environmentId": STAGING,
-                "project": {"id": PROJECT, "name": "shop"},
-                "environment": {"id": STAGING, "name": "staging"},
-            }
-        },
-    )
+    api.on("ShipitProjectToken", project_token())
     api.on("ShipitProject", project())
     api.on("ShipitDeployments", deployments())
     provider = make_provider(token="ptok-5678", kind="project")
@@ -105,17 +97,7 @@ def test_a_project_token_goes_in_its_own_header(
 def test_a_project_token_of_another_project_is_a_config_error(
     api: RailwayAPI, make_provider: MakeProvider
 ) -> None:
-    api.on(
-        "ShipitProjectToken",
-        {
-            "projectToken": {
-                "projectId": "other-id",
-                "environmentId": STAGING,
-                "project": {"id": "other-id", "name": "blog"},
-                "environment": {"id": STAGING, "name": "staging"},
-            }
-        },
-    )
+    api.on("ShipitProjectToken", project_token("other-id", "blog"))
     provider = make_provider(token="ptok-5678", kind="project")
     with pytest.raises(ConfigError, match="RAILWAY_TOKEN belongs to project 'blog'"):
         provider.resolver.target()
@@ -444,17 +426,7 @@ def test_link_db_deploys_the_postgres_template_when_there_is_none(
 def test_link_db_reports_a_failed_template_workflow(api: RailwayAPI, provider, web) -> None:
     api.on("ShipitProjects", projects_page("shop"))
     api.on("ShipitProject", project())
-    api.on(
-        "ShipitTemplate",
-        {
-            "template": {
-                "id": "t",
-                "code": "postgres",
-                "name": "P",
-                "serializedConfig": {"services": {}},
-            }
-        },
-    )
+    api.on("ShipitTemplate", empty_postgres_template())
     api.on("ShipitTemplateDeploy", {"templateDeployV2": {"projectId": PROJECT, "workflowId": "wf"}})
     api.on(
         "ShipitWorkflowStatus", {"workflowStatus": {"status": "Error", "error": "quota exceeded"}}
@@ -885,29 +857,9 @@ def test_the_trace_never_shows_variable_values(resolved: RailwayAPI, provider, w
 def test_link_db_with_a_project_token_that_may_not_create_says_which_token_to_use(
     api: RailwayAPI, make_provider: MakeProvider
 ) -> None:
-    api.on(
-        "ShipitProjectToken",
-        {
-            "projectToken": {
-                "projectId": PROJECT,
-                "environmentId": STAGING,
-                "project": {"id": PROJECT, "name": "shop"},
-                "environment": {"id": STAGING, "name": "staging"},
-            }
-        },
-    )
+    api.on("ShipitProjectToken", project_token())
     api.on("ShipitProject", project())
-    api.on(
-        "ShipitTemplate",
-        {
-            "template": {
-                "id": "t",
-                "code": "postgres",
-                "name": "P",
-                "serializedConfig": {"services": {}},
-            }
-        },
-    )
+    api.on("ShipitTemplate", empty_postgres_template())
     api.on("ShipitTemplateDeploy", graphql_error("Not Authorized"))
     provider = make_provider(token="ptok-5678", kind="project")
     with pytest.raises(AuthError) as caught:

@@ -21,10 +21,10 @@ import httpx
 import pytest
 import respx
 from tests.fakes.openapi import find_operation, validate_request
+from tests.providers.support import Sleeps, instant_time
 
 from shipit.config.loader import load_config
 from shipit.config.overlay import Environment, resolve_environment
-from shipit.http import RetryPolicy
 from shipit.providers.base import Artifact, ProviderContext
 from shipit.providers.render import RenderProvider
 from shipit.providers.render import operations as ops
@@ -234,19 +234,6 @@ def api() -> Iterator[RenderAPI]:
         yield RenderAPI(router)
 
 
-@dataclass
-class Sleeps:
-    calls: list[float]
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps([])
-
-
 def environment(tmp_path: Path, *, owner: str = OWNER) -> Environment:
     (tmp_path / "shipit.toml").write_text(CONFIG.format(image=IMAGE, owner=owner))
     return resolve_environment(load_config(tmp_path / "shipit.toml"), "staging")
@@ -262,13 +249,7 @@ def make_provider(tmp_path: Path, sleeps: Sleeps) -> Iterator[Callable[..., Rend
             state_dir=tmp_path / ".shipit",
             token=Secret(token) if token else None,
         )
-        clock = [0.0]
-
-        def sleep(seconds: float) -> None:
-            sleeps(seconds)
-            clock[0] += seconds
-
-        policy = RetryPolicy(sleep=sleep, clock=lambda: clock[0])
+        sleep, policy = instant_time(sleeps)
         provider = RenderProvider(
             context, policy=policy, sleep=sleep, poll_interval=0.25, now=lambda: NOW
         )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from tests.providers.support import Sleeps
 
 from shipit.errors import AuthError, ConfigError, ExitCode, ProviderAPIError, UsageError
 from shipit.providers.base import Artifact, Capability, Deployment, Release
@@ -31,7 +32,6 @@ from .conftest import (
     SERVICE_URL,
     Call,
     RenderAPI,
-    Sleeps,
     deploy,
     deploys,
     env_vars,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from shipit.providers import timestamps
 from shipit.providers.base import Artifact, DeployState, LogLine, LogStream, Release
 
 # Machine states (API.md 4.2 "Machine states").
@@ -45,7 +46,6 @@ RELEASE_CANCELLED: Final = frozenset({"interrupted", "cancelled", "canceled"})
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
-_FRACTION = re.compile(r"\.(\d+)")
 
 
 # ids and times ------------------------------------------------------------------------------
@@ -70,14 +70,7 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 10**11 else value
         return datetime.fromtimestamp(seconds, UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    trimmed = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value, count=1)
-    try:
-        parsed = datetime.fromisoformat(trimmed.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return timestamps.parse_time(value)
 
 
 def nanoseconds(moment: datetime) -> int:

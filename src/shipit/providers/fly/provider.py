@@ -38,7 +38,7 @@ import httpx
 from shipit.config.models import FlyBlock
 from shipit.config.overlay import ServiceSpec
 from shipit.errors import ConfigError, DeployFailedError, ShipitError, UsageError
-from shipit.http import RetryPolicy, make_client
+from shipit.http import RetryPolicy
 from shipit.providers.base import (
     Artifact,
     Capability,
@@ -53,6 +53,7 @@ from shipit.providers.base import (
     ServiceState,
     ServiceStatus,
 )
+from shipit.providers.block import require_block
 from shipit.providers.fly import logs as fly_logs
 from shipit.providers.fly import parse
 from shipit.providers.fly.apps import Apps
@@ -62,9 +63,9 @@ from shipit.providers.fly.history import History
 from shipit.providers.fly.machines import ConfigBuilder, Machines
 from shipit.providers.fly.rollout import Roller, Rollout, plan
 from shipit.providers.fly.vault import Vault
+from shipit.providers.probe import Prober
 from shipit.sensitive import Secret
 
-PROBE_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_LOG_LINES: Final = 100
 LOG_MARGIN: Final = 2.0  # seconds of log before a deployment began, for its own tail
 
@@ -108,13 +109,7 @@ class FlyProvider:
         log_pause: float = fly_logs.MAX_PAUSE,
     ) -> None:
         environment = context.environment
-        block = environment.block
-        if not isinstance(block, FlyBlock):
-            raise ConfigError(
-                f"environment {environment.name!r} has no [fly] block",
-                key=f"environments.{environment.name}.fly",
-                hint='add [environments.NAME.fly] with app = "..."',
-            )
+        block = require_block(environment, FlyBlock, "fly", 'app = "..."')
         self.context = context
         self.block = block
         self.sleep = sleep
@@ -130,8 +125,7 @@ class FlyProvider:
         self._lock = threading.Lock()
         self._rollouts: dict[str, Rollout] = {}
         self._pending: dict[str, PendingEnv] = {}
-        self._transport = transport
-        self._probe_client: httpx.Client | None = None
+        self.prober = Prober("fly", verbose=context.verbose, transport=transport)
 
     @property
     def url(self) -> str:
@@ -261,35 +255,15 @@ class FlyProvider:
         url = self.url
         if not service.health_path:
             return HealthResult("healthy", machines_detail, url=url)
-        target = url + service.health_path
-        try:
-            response = self._prober().get(target)
-        except httpx.HTTPError as error:
-            return HealthResult("pending", f"{target}: {type(error).__name__}", url=url)
-        if not response.is_success:
-            return HealthResult(
-                "pending",
-                f"{target} answered HTTP {response.status_code}",
-                url=url,
-                status_code=response.status_code,
-            )
+        result = self.prober.probe(url, service.health_path)
+        if result.state != "healthy":
+            return result
         return HealthResult(
             "healthy",
-            f"{machines_detail}; {target} answered HTTP {response.status_code}",
+            f"{machines_detail}; {result.detail}",
             url=url,
-            status_code=response.status_code,
+            status_code=result.status_code,
         )
-
-    def _prober(self) -> httpx.Client:
-        """A client for the app's own URL: no Fly token, short timeouts, no retries."""
-        if self._probe_client is None:
-            self._probe_client = make_client(
-                "fly",
-                timeout=PROBE_TIMEOUT,
-                verbose=self.context.verbose,
-                transport=self._transport,
-            )
-        return self._probe_client
 
     def settle(self, service: ServiceSpec, deployment: Deployment, *, healthy: bool) -> None:
         """Healthy: retire extra machines. Unhealthy: put every changed machine back."""
@@ -494,8 +468,7 @@ class FlyProvider:
     def close(self) -> None:
         """Close the HTTP clients."""
         self.api.close()
-        if self._probe_client is not None:
-            self._probe_client.close()
+        self.prober.close()
 
 
 def _service_state(states: Sequence[str], crashing: bool) -> ServiceState:

@@ -9,7 +9,6 @@ it needs no extra dependency, and the subscription can close before the first li
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from shipit.providers.railway import operations as ops
@@ -19,13 +18,6 @@ from shipit.providers.railway.parse import time_key
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 5000
 FOLLOW_INTERVAL: Final = 2.0
-
-
-def rfc3339(moment: datetime) -> str:
-    """A datetime as Railway's DateTime text (UTC, ``Z``)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def read(

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from shipit.providers.base import Artifact, DeployState, LogLine, LogStream, Release
+from shipit.providers.bookkeeping import artifact_key
+from shipit.providers.timestamps import parse_time
 
 # The schema's DeploymentStatus enum, grouped by what shipit does with each value (API.md 3.5).
 IN_PROGRESS: Final = frozenset(
@@ -45,7 +47,6 @@ DEPLOY_STATES: Final[Mapping[str, DeployState]] = {
 RELEASES_VARIABLE: Final = "SHIPIT_RELEASES"
 IMAGES_VARIABLE: Final = "SHIPIT_IMAGES"
 BOOKKEEPING: Final = frozenset({RELEASES_VARIABLE, IMAGES_VARIABLE})
-INDEX_LIMIT: Final = 30
 _FRACTION = re.compile(r"\.(\d+)")
 
 
@@ -55,18 +56,6 @@ def deploy_state(status: str, *, stopped: bool = False) -> DeployState:
     if state == "live" and stopped:
         return "stopped"
     return state
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """An RFC 3339 time (Railway sends up to nanoseconds) as an aware datetime."""
-    if not text:
-        return None
-    trimmed = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    try:
-        value = datetime.fromisoformat(trimmed.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def time_key(text: str) -> int:
@@ -126,31 +115,6 @@ def deployment_artifact(node: Mapping[str, Any], fallback_image: str | None = No
     if meta.get("commitHash"):
         extra["commit"] = meta["commitHash"]
     return Artifact(kind="source", ref=f"railway-build:{node.get('id')}", extra=extra)
-
-
-def artifact_key(artifact: Artifact) -> str:
-    """The key of an artifact in the release-name index: its digest, else its reference."""
-    return artifact.digest or artifact.ref
-
-
-def json_map(variables: Mapping[str, Any] | None, name: str) -> dict[str, str]:
-    """The JSON object stored in variable ``name`` (empty when absent or not an object)."""
-    raw = (variables or {}).get(name)
-    if not isinstance(raw, str):
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    if not isinstance(data, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
-
-
-def with_entry(mapping: Mapping[str, str], key: str, value: str) -> str:
-    """``mapping`` as stored, with ``key`` set to ``value`` (newest last, oldest dropped)."""
-    entries = [(k, v) for k, v in mapping.items() if k != key] + [(key, value)]
-    return json.dumps(dict(entries[-INDEX_LIMIT:]), separators=(",", ":"))
 
 
 def to_release(

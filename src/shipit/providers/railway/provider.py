@@ -35,7 +35,7 @@ import httpx
 from shipit.config.models import RailwayBlock
 from shipit.config.overlay import ServiceSpec
 from shipit.errors import AuthError, ConfigError, ProviderAPIError, UsageError
-from shipit.http import GraphQLResponseError, RetryPolicy, make_client
+from shipit.http import GraphQLResponseError, RetryPolicy
 from shipit.providers.base import (
     Artifact,
     Capability,
@@ -50,15 +50,18 @@ from shipit.providers.base import (
     ServiceState,
     ServiceStatus,
 )
+from shipit.providers.block import require_block
+from shipit.providers.bookkeeping import artifact_key, json_map, with_entry
+from shipit.providers.probe import Prober
 from shipit.providers.railway import logs as railway_logs
 from shipit.providers.railway import operations as ops
 from shipit.providers.railway import parse, source
 from shipit.providers.railway.client import RailwayClient
 from shipit.providers.railway.database import PostgresLinker
 from shipit.providers.railway.resolve import Resolver, Target
+from shipit.providers.timestamps import parse_time, rfc3339
 from shipit.sensitive import Secret, reveal
 
-PROBE_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 DEPLOYMENTS_PAGE: Final = 50
 ROLLBACK_POLLS: Final = 10
 BUILD_PHASE: Final = frozenset({"INITIALIZING", "QUEUED", "WAITING", "BUILDING", "NEEDS_APPROVAL"})
@@ -99,13 +102,7 @@ class RailwayProvider:
         poll_interval: float = railway_logs.FOLLOW_INTERVAL,
     ) -> None:
         environment = context.environment
-        block = environment.block
-        if not isinstance(block, RailwayBlock):
-            raise ConfigError(
-                f"environment {environment.name!r} has no [railway] block",
-                key=f"environments.{environment.name}.railway",
-                hint='add [environments.NAME.railway] with project = "..."',
-            )
+        block = require_block(environment, RailwayBlock, "railway", 'project = "..."')
         self.context = context
         self.sleep = sleep
         self.poll_interval = poll_interval
@@ -123,8 +120,7 @@ class RailwayProvider:
             environment=block.environment,
             workspace=block.workspace,
         )
-        self._transport = transport
-        self._probe_client: httpx.Client | None = None
+        self.prober = Prober("railway", verbose=context.verbose, transport=transport)
 
     # build and deploy ---------------------------------------------------------------------
     def planned_artifact(self, service: ServiceSpec) -> Artifact | None:
@@ -287,14 +283,14 @@ class RailwayProvider:
     ) -> None:
         """Record ``release_name`` for the artifact in SHIPIT_RELEASES (skipping deploys)."""
         current = self._variables(target, service_id)
-        index = parse.json_map(current, parse.RELEASES_VARIABLE)
-        key = parse.artifact_key(artifact)
+        index = json_map(current, parse.RELEASES_VARIABLE)
+        key = artifact_key(artifact)
         if index.get(key) == release_name:
             return
         self._upsert(
             target,
             service_id,
-            {parse.RELEASES_VARIABLE: parse.with_entry(index, key, release_name)},
+            {parse.RELEASES_VARIABLE: with_entry(index, key, release_name)},
         )
 
     # health -------------------------------------------------------------------------------
@@ -338,9 +334,9 @@ class RailwayProvider:
             )
             if not service_id:
                 return
-            images = parse.json_map(self._variables(target, str(service_id)), parse.IMAGES_VARIABLE)
+            images = json_map(self._variables(target, str(service_id)), parse.IMAGES_VARIABLE)
             if images.get(deployment.id) != deployment.artifact.ref:
-                stored = parse.with_entry(images, deployment.id, deployment.artifact.ref)
+                stored = with_entry(images, deployment.id, deployment.artifact.ref)
                 self._upsert(target, str(service_id), {parse.IMAGES_VARIABLE: stored})
         except ProviderAPIError:
             pass  # only a record; releases fall back to the configured image
@@ -366,40 +362,7 @@ class RailwayProvider:
             if service.health_path:
                 detail += " (no public domain to probe; Railway checked the health path)"
             return HealthResult("healthy", detail, url=url, extra=extra)
-        target = url + service.health_path
-        try:
-            response = self._prober().get(target)
-        except httpx.HTTPError as error:
-            return HealthResult(
-                "pending", f"{target}: {type(error).__name__}", url=url, extra=extra
-            )
-        if not response.is_success:
-            return HealthResult(
-                "pending",
-                f"{target} answered HTTP {response.status_code}",
-                url=url,
-                status_code=response.status_code,
-                extra=extra,
-            )
-        return HealthResult(
-            "healthy",
-            f"{target} answered HTTP {response.status_code}",
-            url=url,
-            status_code=response.status_code,
-            release=_reported_release(response),
-            extra=extra,
-        )
-
-    def _prober(self) -> httpx.Client:
-        """A client for the app's own URL: no Railway token, short timeouts, no retries."""
-        if self._probe_client is None:
-            self._probe_client = make_client(
-                "railway",
-                timeout=PROBE_TIMEOUT,
-                verbose=self.context.verbose,
-                transport=self._transport,
-            )
-        return self._probe_client
+        return self.prober.probe(url, service.health_path, extra=extra)
 
     def settle(self, service: ServiceSpec, deployment: Deployment, *, healthy: bool) -> None:
         """Nothing to do when healthy; otherwise stop a deployment that could still go live."""
@@ -562,7 +525,7 @@ class RailwayProvider:
                 f"{target.environment_name!r}",
                 hint=f"shipit deploy {self.context.environment.name}",
             )
-        start = railway_logs.rfc3339(since) if since else None
+        start = rfc3339(since) if since else None
         limit = lines or railway_logs.DEFAULT_LIMIT
         nodes = railway_logs.read(self.api, deployment_id, build=build, limit=limit, start=start)
         stream_build = build
@@ -619,8 +582,8 @@ class RailwayProvider:
             return []
         live = parse.live_id(nodes)
         variables = self._variables(target, service_id)
-        names = parse.json_map(variables, parse.RELEASES_VARIABLE)
-        images = parse.json_map(variables, parse.IMAGES_VARIABLE)
+        names = json_map(variables, parse.RELEASES_VARIABLE)
+        images = json_map(variables, parse.IMAGES_VARIABLE)
         return [
             parse.to_release(
                 node,
@@ -688,10 +651,10 @@ class RailwayProvider:
         url = _domain_url(instance)
         shown = live or latest
         variables = self._variables(target, str(service_id)) if shown else {}
-        recorded = parse.json_map(variables, parse.IMAGES_VARIABLE).get(str(shown.get("id")))
+        recorded = json_map(variables, parse.IMAGES_VARIABLE).get(str(shown.get("id")))
         configured = (instance.get("source") or {}).get("image")
         artifact = parse.deployment_artifact(shown, recorded or configured) if shown else None
-        names = parse.json_map(variables, parse.RELEASES_VARIABLE)
+        names = json_map(variables, parse.RELEASES_VARIABLE)
         healthy: bool | None = None
         if live is not None and url and service.health_path:
             healthy = self._probe(service, url, "SUCCESS").state == "healthy"
@@ -700,9 +663,9 @@ class RailwayProvider:
             state=state,
             url=url,
             release=artifact.ref if artifact else None,
-            release_name=names.get(parse.artifact_key(artifact)) if artifact else None,
+            release_name=names.get(artifact_key(artifact)) if artifact else None,
             healthy=healthy,
-            since=parse.parse_time((shown or {}).get("createdAt")),
+            since=parse_time((shown or {}).get("createdAt")),
             extra={
                 "deployment": (shown or {}).get("id"),
                 "railway_status": latest.get("status"),
@@ -735,8 +698,7 @@ class RailwayProvider:
     def close(self) -> None:
         """Close the HTTP clients."""
         self.api.close()
-        if self._probe_client is not None:
-            self._probe_client.close()
+        self.prober.close()
 
 
 def _service_state(latest_status: str, has_live: bool) -> ServiceState:
@@ -773,15 +735,3 @@ def _url(domain: str | None) -> str | None:
     hostname = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     loopback = hostname in LOOPBACK_HOSTS or hostname.startswith("127.")
     return f"{'http' if loopback else 'https'}://{domain.rstrip('/')}"
-
-
-def _reported_release(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if isinstance(body, Mapping):
-        for key in ("release", "version"):
-            if isinstance(body.get(key), str):
-                return str(body[key])
-    return None

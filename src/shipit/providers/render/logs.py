@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from shipit.providers.render import operations as ops
 from shipit.providers.render.client import RenderClient
-from shipit.providers.render.parse import parse_time, rfc3339
+from shipit.providers.timestamps import parse_time, rfc3339
 
 DEFAULT_LIMIT: Final = 100
 PAGE_LIMIT: Final = 100  # the API's maximum

@@ -8,8 +8,6 @@ JSON object, maps an artifact's digest to its release name so names survive on a
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -17,6 +15,8 @@ from typing import Any, Final
 from shipit.artifacts.reference import parse_reference
 from shipit.errors import ConfigError
 from shipit.providers.base import Artifact, DeployState, LogLine, LogStream, Release
+from shipit.providers.bookkeeping import artifact_key
+from shipit.providers.timestamps import parse_time
 
 # The spec's deployStatus enum, grouped by what shipit does with each value (API.md section 3).
 IN_PROGRESS: Final = frozenset(
@@ -52,32 +52,11 @@ LOG_STREAMS: Final[Mapping[str, LogStream]] = {
 
 RELEASES_VARIABLE: Final = "SHIPIT_RELEASES"
 BOOKKEEPING: Final = frozenset({RELEASES_VARIABLE})
-INDEX_LIMIT: Final = 30
-_FRACTION = re.compile(r"\.(\d+)")
 
 
 def deploy_state(status: str) -> DeployState:
     """shipit's state for a Render deploy status."""
     return DEPLOY_STATES.get(status, "deploying")
-
-
-def parse_time(text: Any) -> datetime | None:
-    """An RFC 3339 time (any fraction length, ``Z`` or offset) as an aware datetime."""
-    if not isinstance(text, str) or not text:
-        return None
-    trimmed = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    try:
-        value = datetime.fromisoformat(trimmed.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    """A datetime as the text Render's time parameters take (UTC, ``Z``)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def newest_first(deploys: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -137,31 +116,6 @@ def same_image(deploy: Mapping[str, Any], artifact: Artifact) -> bool | None:
             return ref.endswith("@" + artifact.digest)
         return ref == artifact.ref
     return None
-
-
-def artifact_key(artifact: Artifact) -> str:
-    """The key of an artifact in the release-name index: its digest, else its reference."""
-    return artifact.digest or artifact.ref
-
-
-def json_map(variables: Mapping[str, Any] | None, name: str) -> dict[str, str]:
-    """The JSON object stored in variable ``name`` (empty when absent or not an object)."""
-    raw = (variables or {}).get(name)
-    if not isinstance(raw, str):
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    if not isinstance(data, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
-
-
-def with_entry(mapping: Mapping[str, str], key: str, value: str) -> str:
-    """``mapping`` as stored, with ``key`` set to ``value`` (newest last, oldest dropped)."""
-    entries = [(k, v) for k, v in mapping.items() if k != key] + [(key, value)]
-    return json.dumps(dict(entries[-INDEX_LIMIT:]), separators=(",", ":"))
 
 
 def to_release(deploy: Mapping[str, Any], *, service: str, names: Mapping[str, str]) -> Release:

@@ -61,13 +61,17 @@ from shipit.providers.base import (
     ServiceState,
     ServiceStatus,
 )
+from shipit.providers.block import require_block
+from shipit.providers.bookkeeping import artifact_key, json_map, with_entry
+from shipit.providers.probe import Prober
 from shipit.providers.render import logs as render_logs
 from shipit.providers.render import operations as ops
 from shipit.providers.render import parse
 from shipit.providers.render.client import RenderClient
 from shipit.providers.render.database import PostgresLinker
-from shipit.providers.render.probe import Prober, service_url
+from shipit.providers.render.probe import probe, service_url
 from shipit.providers.render.resolve import Resolver
+from shipit.providers.timestamps import parse_time
 from shipit.sensitive import Secret, reveal
 
 DATABASE_VARIABLE: Final = "DATABASE_URL"
@@ -111,13 +115,7 @@ class RenderProvider:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         environment = context.environment
-        block = environment.block
-        if not isinstance(block, RenderBlock):
-            raise ConfigError(
-                f"environment {environment.name!r} has no [render] block",
-                key=f"environments.{environment.name}.render",
-                hint='add [environments.NAME.render] with owner = "tea-..."',
-            )
+        block = require_block(environment, RenderBlock, "render", 'owner = "tea-..."')
         self.context = context
         self.block = block
         self.sleep = sleep
@@ -129,7 +127,7 @@ class RenderProvider:
         self.resolver = Resolver(
             self.api, env_name=environment.name, owner=block.owner, name_prefix=block.name_prefix
         )
-        self.prober = Prober(verbose=context.verbose, transport=transport)
+        self.prober = Prober("render", verbose=context.verbose, transport=transport)
         self._lock = threading.Lock()
         self._pending: dict[str, dict[str, str]] = {}  # values for services not created yet
 
@@ -167,9 +165,7 @@ class RenderProvider:
         with self._lock:
             values = dict(self._pending.get(service.remote_name, {}))
         if release_name:
-            values[parse.RELEASES_VARIABLE] = parse.with_entry(
-                {}, parse.artifact_key(artifact), release_name
-            )
+            values[parse.RELEASES_VARIABLE] = with_entry({}, artifact_key(artifact), release_name)
         body: dict[str, Any] = {
             "type": "web_service",
             "name": self.resolver.service_name(service.remote_name),
@@ -380,18 +376,18 @@ class RenderProvider:
             state=parse.deploy_state(status),
             url=service_url(render_service),
             release_name=release_name,
-            created_at=parse.parse_time(deploy.get("createdAt")) or self.now(),
+            created_at=parse_time(deploy.get("createdAt")) or self.now(),
             extra=extra,
         )
 
     def _name_release(self, service_id: str, artifact: Artifact, release_name: str) -> None:
         """Record ``release_name`` for the artifact in SHIPIT_RELEASES (one key, no deploy)."""
-        index = parse.json_map(self._variables(service_id), parse.RELEASES_VARIABLE)
-        key = parse.artifact_key(artifact)
+        index = json_map(self._variables(service_id), parse.RELEASES_VARIABLE)
+        key = artifact_key(artifact)
         if index.get(key) == release_name:
             return
         self._put_variable(
-            service_id, parse.RELEASES_VARIABLE, parse.with_entry(index, key, release_name)
+            service_id, parse.RELEASES_VARIABLE, with_entry(index, key, release_name)
         )
 
     # health -------------------------------------------------------------------------------
@@ -424,7 +420,7 @@ class RenderProvider:
                 url=url,
                 extra=extra,
             )
-        return self.prober.probe(url, service.health_path, status)
+        return probe(self.prober, url, service.health_path, status)
 
     def settle(self, service: ServiceSpec, deployment: Deployment, *, healthy: bool) -> None:
         """Nothing when healthy; else cancel a deploy in progress or roll a live one back."""
@@ -618,12 +614,10 @@ class RenderProvider:
             deploy = newest[0] if newest else None
         if deploy is None:
             return None
-        begun = parse.parse_time(deploy.get("createdAt")) or parse.parse_time(
-            deploy.get("startedAt")
-        )
+        begun = parse_time(deploy.get("createdAt")) or parse_time(deploy.get("startedAt"))
         if begun is None:
             return None
-        finished = parse.parse_time(deploy.get("finishedAt"))
+        finished = parse_time(deploy.get("finishedAt"))
         return begun, finished + LOG_SKEW if finished else None
 
     def _build_finished(
@@ -652,7 +646,7 @@ class RenderProvider:
         deploys = parse.newest_first(self._deploys(service_id, DEPLOYS_PAGE))
         if not deploys:
             return []
-        names = parse.json_map(self._variables(service_id), parse.RELEASES_VARIABLE)
+        names = json_map(self._variables(service_id), parse.RELEASES_VARIABLE)
         return [parse.to_release(d, service=service.name, names=names) for d in deploys]
 
     def redeploy(self, service: ServiceSpec, release: Release) -> Deployment:
@@ -700,20 +694,18 @@ class RenderProvider:
         url = service_url(existing)
         shown = live or latest
         artifact = parse.deploy_artifact(shown) if shown else None
-        names = parse.json_map(self._variables(service_id), parse.RELEASES_VARIABLE)
+        names = json_map(self._variables(service_id), parse.RELEASES_VARIABLE)
         healthy: bool | None = None
         if live is not None and not suspended and url and service.health_path:
-            healthy = self.prober.probe(url, service.health_path, "live").state == "healthy"
+            healthy = probe(self.prober, url, service.health_path, "live").state == "healthy"
         return ServiceStatus(
             service=service.name,
             state=state,
             url=url,
             release=artifact.ref if artifact else None,
-            release_name=names.get(parse.artifact_key(artifact)) if artifact else None,
+            release_name=names.get(artifact_key(artifact)) if artifact else None,
             healthy=healthy,
-            since=parse.parse_time(shown.get("finishedAt") or shown.get("createdAt"))
-            if shown
-            else None,
+            since=parse_time(shown.get("finishedAt") or shown.get("createdAt")) if shown else None,
             extra={
                 "deploy": shown.get("id") if shown else None,
                 "render_status": latest.get("status"),
