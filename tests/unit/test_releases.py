@@ -75,3 +75,64 @@ def test_nothing_earlier_is_an_error() -> None:
     provider = FakeProvider([release("b", 1, live=True), release("b", 2)])
     with pytest.raises(UsageError, match="no earlier release"):
         rollback_target(provider, SERVICE, None, environment="p")  # type: ignore[arg-type]
+
+
+CONFIG = """\
+[project]
+name = "p"
+pipeline = ["local", "staging", "production"]
+
+[services.web]
+start = "run"
+
+[environments.local]
+[environments.staging]
+[environments.production]
+"""
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    from shipit.config import parse_config
+
+    return parse_config(CONFIG, tmp_path / "shipit.toml")
+
+
+def test_promote_defaults_follow_the_pipeline(loaded) -> None:
+    from shipit.core.releases import promote_source, promote_target
+
+    assert promote_source(loaded, "production", None) == "staging"
+    assert promote_source(loaded, "staging", "local") == "local"
+    assert promote_target(loaded, None, "staging") == "production"
+    assert promote_target(loaded, "staging", None) == "staging"
+
+
+def test_promote_without_a_place_to_go_says_how(loaded) -> None:
+    from shipit.core.releases import promote_source, promote_target
+
+    with pytest.raises(UsageError, match="no environment before it"):
+        promote_source(loaded, "local", None)
+    with pytest.raises(UsageError, match="same environment"):
+        promote_source(loaded, "staging", "staging")
+    with pytest.raises(UsageError, match="--to"):
+        promote_target(loaded, None, "production")
+
+
+def test_live_artifacts_refuse_a_source_build() -> None:
+    from shipit.core.releases import live_artifacts
+
+    source = Release(
+        id="d1", service="web", artifact=Artifact("source", "upload:d1"), created_at=NOW, live=True
+    )
+    with pytest.raises(UsageError, match="cannot be promoted") as caught:
+        live_artifacts(FakeProvider([source]), [SERVICE], source_env="staging")  # type: ignore[list-item]
+    assert caught.value.hint and "[build]" in caught.value.hint
+
+
+def test_live_artifacts_need_something_live() -> None:
+    from shipit.core.releases import live_artifacts
+
+    with pytest.raises(UsageError, match="nothing is live"):
+        live_artifacts(FakeProvider([release("a", 3)]), [SERVICE], source_env="staging")  # type: ignore[list-item]
+    found = live_artifacts(FakeProvider([release("a", 1, live=True)]), [SERVICE], source_env="s")  # type: ignore[list-item]
+    assert found == {"web": Artifact("bundle", "a")}
