@@ -127,8 +127,9 @@ def test_example_file_validates_and_every_environment_resolves() -> None:
         assert web.source == REPO_ROOT / "examples" / "app"
         assert web.start == "python3 app.py"
         assert web.health_path == "/health"
-        assert web.image is None  # the local flow needs no registry
-        assert web.build is None
+        assert web.image == "ghcr.io/example/web"  # what the cloud environments run
+        assert web.build is not None
+        assert web.build.dockerfile == "examples/app/Dockerfile"
     # local runs on a bare machine: the secret has a plain, development-only value there
     assert envs["local"].services["web"].secrets == ()
     assert envs["local"].services["web"].env["SECRET_KEY"] == "dev-only-not-secret"
