@@ -139,3 +139,46 @@ def test_missing_secret_in_ci_exits_2_before_any_provider_call(example_project: 
     assert result.code == 2, result
     assert "SECRET_KEY" in result.stderr
     assert not (example_project / ".shipit" / "bundles").exists()
+
+
+def test_ctrl_c_during_the_health_gate_stops_at_once_and_keeps_the_old_release(
+    example_project: Path,
+) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.helpers import shipit_executable
+
+    assert run_shipit("deploy", "local", cwd=example_project).code == 0
+    before = status_of(example_project, "local")
+    config = example_project / "shipit.toml"
+    document = tomlkit.parse(config.read_text())
+    overrides = document["environments"]["local"].setdefault("services", tomlkit.table())
+    overrides["web"] = {"health_path": "/never-healthy", "health_timeout": 120}
+    config.write_text(tomlkit.dumps(document))
+
+    with subprocess.Popen(
+        [shipit_executable(), "deploy", "local"],
+        cwd=example_project,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as deploying:
+        assert deploying.stderr is not None
+        for line in deploying.stderr:  # wait until the health gate is polling
+            if "health" in line:
+                break
+        time.sleep(1)
+        interrupted = time.monotonic()
+        deploying.send_signal(signal.SIGINT)
+        _, stderr = deploying.communicate(timeout=30)
+        took = time.monotonic() - interrupted
+    assert deploying.returncode == 130, stderr
+    assert took < 15, f"Ctrl-C took {took:.1f}s to take effect"
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert health_release(before["url"]) == before["release"]
+    after = status_of(example_project, "local")
+    assert (after["url"], after["release"]) == (before["url"], before["release"])

@@ -8,9 +8,10 @@ serving where the platform allows, and the deploy as a whole fails with exit cod
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from shipit.config.overlay import Environment, ServiceSpec
@@ -124,14 +125,16 @@ class Engine:
         reporter: Reporter | None = None,
         *,
         builder: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.env = env
         self.provider = provider
         self.secrets = secrets
         self.reporter = reporter or NullReporter()
         self.builder = builder
-        self.sleep = sleep
+        # Set on Ctrl-C: rollouts stop waiting and settle as unhealthy, so the old release serves.
+        self._cancel = threading.Event()
+        self.sleep: Callable[[float], object] = sleep or self._cancel.wait
 
     # public operations --------------------------------------------------------------------
     def deploy(
@@ -232,6 +235,13 @@ class Engine:
             raise UsageError("no services to act on")
         with ThreadPoolExecutor(max_workers=len(services), thread_name_prefix="rollout") as pool:
             futures = [pool.submit(rollout, service) for service in services]
+            try:
+                wait(futures)
+            except KeyboardInterrupt:
+                self._cancel.set()
+                self.reporter.warn("interrupted: stopping; the previous release keeps serving")
+                wait(futures)
+                raise
             outcomes: list[ServiceOutcome] = []
             errors: list[BaseException] = []
             for future in futures:
@@ -285,6 +295,8 @@ class Engine:
             elif service.database:
                 warnings.append(f"{name}: the {self.provider.name} provider cannot link a database")
             step = "deploy"
+            if self._cancel.is_set():
+                raise _StepFailed(step, "interrupted before the deploy started")
             self.reporter.step(name, step, "start", artifact.short)
             if start is None:
                 self._check_deployable(artifact)
@@ -304,6 +316,7 @@ class Engine:
                 deployment,
                 timeout=service.health_timeout,
                 sleep=self.sleep,
+                cancelled=self._cancel.is_set,
             )
             healthy = health.state == "healthy"
             settled = True  # settle is called once, whatever it does

@@ -25,9 +25,10 @@ def wait_healthy(
     *,
     timeout: float,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> HealthResult:
-    """Probe until healthy, failed (fails fast) or the deadline passes (then failed).
+    """Probe until healthy, failed (fails fast), cancelled or the deadline passes (then failed).
 
     A provider API error during a probe counts as ``pending``: a status endpoint that times out
     while the app is healthy must not fail the deploy (nor pass it); the deadline decides.
@@ -49,4 +50,6 @@ def wait_healthy(
                 detail += f" (last: {last.detail})"
             return HealthResult("failed", detail, url=last.url, status_code=last.status_code)
         sleep(min(pause, remaining))
+        if cancelled():
+            return HealthResult("failed", "interrupted", url=last.url)
         pause = min(pause * GROWTH, MAX_SLEEP)
