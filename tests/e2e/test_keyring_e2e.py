@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.e2e.keyring_session import KeyringSession
 from tests.fakes.server import FakeRequest, FakeResponse, FakeServer
-from tests.helpers import REPO_ROOT, run_shipit
+from tests.helpers import REPO_ROOT, Run, run_shipit
 
 from shipit.envfile import parse_dotenv
 
@@ -212,3 +212,27 @@ def test_local_needs_no_keyring(project: Path) -> None:
     )
     assert result.code == 0, result
     assert "no secrets needed" in result.stdout
+
+
+def test_a_keyring_secret_reaches_the_deployed_process(
+    session: KeyringSession, example_project: Path
+) -> None:
+    """`env set SECRET_KEY - -e preview`, then `deploy preview`: the process has SECRET_KEY=v."""
+
+    def cli(*args: str, stdin: str | None = None) -> Run:
+        return run_shipit(*args, cwd=example_project, env=session.env(), input=stdin)
+
+    stored = cli("env", "set", "SECRET_KEY", "-", "-e", "preview", stdin="v-keyring-e2e")
+    assert stored.code == 0, stored
+    deployed = cli("deploy", "preview")
+    assert deployed.code == 0, deployed
+    assert "v-keyring-e2e" not in deployed.output
+    status = cli("status", "preview", "--json")
+    pid = status.json()["services"][0]["pid"]
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"SECRET_KEY=v-keyring-e2e" in environ
+    assert not any(
+        b"v-keyring-e2e" in path.read_bytes()
+        for path in example_project.rglob("*")
+        if path.is_file()
+    )
