@@ -78,8 +78,9 @@ class DeployResult:
         raise DeployFailedError(
             f"{self.action} of {self.environment!r} failed: {names}",
             log_tail=tail,
-            hint=f"`shipit logs {self.environment} -s {failed[0].service}` shows more; "
-            "the previous release keeps serving where the provider allows",
+            hint=("the lines above are the failed attempt's last log lines; " if tail else "")
+            + "the previous release keeps serving where the provider allows "
+            f"(`shipit status {self.environment}`)",
         )
 
 
