@@ -15,7 +15,24 @@ from tests.helpers import run_shipit
 
 pytestmark = pytest.mark.e2e
 
-FAKE_TOKENS = {"RAILWAY_API_TOKEN": "fake-railway-token-1", "FLY_API_TOKEN": "fake-fly-token-1"}
+FLY_TOKEN = "fake-fly-token-1"
+
+
+@pytest.fixture
+def fake_tokens() -> Iterator[dict[str, str]]:
+    """Tokens for staging (Railway) and production (Fly), with Fly's API on a loopback fake.
+
+    The doctor reads production's database backups from Fly, so Fly must answer: never the
+    real api.fly.io from a test.
+    """
+    from tests.fakes.fly import fly_environment, fly_server
+
+    with fly_server() as (server, state):
+        state.tokens.add(FLY_TOKEN)
+        yield {
+            "RAILWAY_API_TOKEN": "fake-railway-token-1",
+            **fly_environment(server.url, FLY_TOKEN),
+        }
 
 
 def edit(root: Path, change) -> None:  # type: ignore[no-untyped-def]
@@ -124,21 +141,24 @@ def test_a_changed_secret_shows_changed_and_never_the_value(example_project: Pat
 
 
 # doctor -----------------------------------------------------------------------------------
-def test_doctor_passes_on_the_example(example_project: Path) -> None:
+def test_doctor_passes_on_the_example(example_project: Path, fake_tokens: dict[str, str]) -> None:
     edit(example_project, mirror_staging)
-    result = run_shipit("doctor", cwd=example_project, env=FAKE_TOKENS)
+    result = run_shipit("doctor", cwd=example_project, env=fake_tokens)
     assert result.code == 0, result
-    as_json = run_shipit("doctor", "--json", cwd=example_project, env=FAKE_TOKENS)
+    as_json = run_shipit("doctor", "--json", cwd=example_project, env=fake_tokens)
     assert as_json.code == 0, as_json
     document = as_json.json()
     assert document["ok"] is True
     assert {c["status"] for c in document["checks"]} <= {"pass", "warn", "skip"}
+    backups = next(c for c in document["checks"] if c["name"] == "database-backups")
+    assert backups["status"] == "skip", backups  # asked the fake Fly: no database linked yet
+    assert "no database linked yet" in backups["message"]
     local = run_shipit("doctor", "local", cwd=example_project)  # no token needed for local
     assert local.code == 0, local
 
 
-def failing(root: Path, *args: str) -> dict:
-    result = run_shipit("doctor", *args, "--json", cwd=root, env=FAKE_TOKENS)
+def failing(root: Path, tokens: dict[str, str], *args: str) -> dict:
+    result = run_shipit("doctor", *args, "--json", cwd=root, env=tokens)
     assert result.code == 5, result
     document = result.json()  # exactly one JSON document, even on failure
     assert document["ok"] is False
@@ -146,37 +166,43 @@ def failing(root: Path, *args: str) -> dict:
     return {c["name"]: c for c in document["checks"] if c["status"] == "fail"}
 
 
-def test_doctor_fails_on_a_committed_dotenv(example_project: Path) -> None:
+def test_doctor_fails_on_a_committed_dotenv(
+    example_project: Path, fake_tokens: dict[str, str]
+) -> None:
     edit(example_project, mirror_staging)
     (example_project / ".env").write_text("SECRET_KEY=committed-by-mistake\n")
     git(example_project, "init", "-q")
     git(example_project, "add", ".")
     git(example_project, "commit", "-q", "-m", "init")
-    failed = failing(example_project)
+    failed = failing(example_project, fake_tokens)
     assert set(failed) == {"dotenv-ignored"}
     assert ".env committed to git" in failed["dotenv-ignored"]["message"]
     assert "git rm --cached .env" in failed["dotenv-ignored"]["fix"]
 
 
-def test_doctor_fails_on_debug_in_production(example_project: Path) -> None:
+def test_doctor_fails_on_debug_in_production(
+    example_project: Path, fake_tokens: dict[str, str]
+) -> None:
     def debug_on(document) -> None:  # type: ignore[no-untyped-def]
         mirror_staging(document)
         document["environments"]["production"]["env"]["DEBUG"] = True
 
     edit(example_project, debug_on)
-    failed = failing(example_project)
+    failed = failing(example_project, fake_tokens)
     assert set(failed) == {"debug-off"}
     assert failed["debug-off"]["message"] == "DEBUG=true for service 'web' in 'production'"
     assert failed["debug-off"]["environment"] == "production"
 
 
-def test_doctor_fails_on_a_secret_value_in_shipit_toml(example_project: Path) -> None:
+def test_doctor_fails_on_a_secret_value_in_shipit_toml(
+    example_project: Path, fake_tokens: dict[str, str]
+) -> None:
     def leak(document) -> None:  # type: ignore[no-untyped-def]
         mirror_staging(document)
         document["environments"]["staging"]["env"]["SECRET_KEY"] = "written-into-the-file-77"
 
     edit(example_project, leak)
-    result = run_shipit("doctor", "staging", cwd=example_project, env=FAKE_TOKENS)
+    result = run_shipit("doctor", "staging", cwd=example_project, env=fake_tokens)
     assert result.code == 5, result
     assert "environments.staging.env.SECRET_KEY: SECRET_KEY is listed as a secret" in result.stdout
     assert "shipit env set SECRET_KEY -e staging" in result.stdout
@@ -184,13 +210,15 @@ def test_doctor_fails_on_a_secret_value_in_shipit_toml(example_project: Path) ->
     assert "error: 1 check(s) failed: no-secret-values" in result.stderr
 
 
-def test_doctor_fails_when_staging_lacks_a_variable_of_production(example_project: Path) -> None:
+def test_doctor_fails_when_staging_lacks_a_variable_of_production(
+    example_project: Path, fake_tokens: dict[str, str]
+) -> None:
     def extra(document) -> None:  # type: ignore[no-untyped-def]
         mirror_staging(document)
         document["environments"]["production"]["env"]["SENTRY_DSN"] = "https://sentry.example"
 
     edit(example_project, extra)
-    failed = failing(example_project)
+    failed = failing(example_project, fake_tokens)
     assert set(failed) == {"staging-mirrors-production"}
     assert failed["staging-mirrors-production"]["message"] == (
         "web: staging lacks variables that production has: SENTRY_DSN"

@@ -18,7 +18,8 @@ Machines move ``starting -> started -> checks passing`` as time passes (``start_
 an image matching an entry of ``state.outcomes`` instead ``crash``es (exits 1, restarts, stops),
 ``fail``s to launch (state ``failed``) or stays ``unhealthy`` (checks critical, URL 503). Leases
 (the wire envelope), vault versions, ``min_secrets_version``, machine versions, IP assignments,
-Managed Postgres (``creating -> initializing -> ready``) and release records are modelled.
+Managed Postgres (``creating -> initializing -> ready``; a ready cluster lists one completed
+full backup unless ``state.backups[id]`` says otherwise) and release records are modelled.
 ``state.releases_enabled = False`` makes the release history query fail (then shipit falls back to
 machine config versions).
 
@@ -183,6 +184,7 @@ class FlyState:
         self.releases: dict[str, list[dict[str, Any]]] = {}
         self.clusters: dict[str, dict[str, Any]] = {}
         self.cluster_reads: dict[str, int] = {}
+        self.backups: dict[str, list[dict[str, Any]]] = {}  # cluster id -> PostgresBackup list
         self.logs: dict[str, list[dict[str, Any]]] = {}
         self.outcomes: dict[str, str] = {}
         self.start_delay = 0.03  # seconds from launch to ``started``
@@ -780,6 +782,26 @@ class FakeFly:
         if cluster["status"] in steps[:-1]:
             cluster["status"] = steps[steps.index(cluster["status"]) + 1]
         return FakeResponse.json({"data": self._cluster(p["cluster"])})
+
+    def op_Postgres_backups_list(
+        self, request: FakeRequest, body: Any, p: dict[str, str]
+    ) -> FakeResponse:
+        cluster = self.state.clusters.get(p["cluster"])
+        if cluster is None:
+            return _error(404, "cluster not found")
+        if p["cluster"] not in self.state.backups and cluster["status"] == "ready":
+            stamp = self.state.clock.stamp()
+            self.state.backups[p["cluster"]] = [
+                {
+                    "id": "bk-" + uuid.uuid4().hex[:10],
+                    "status": "completed",
+                    "type": "full",
+                    "started_at": stamp,
+                    "finished_at": stamp,
+                    "size_bytes": 8_388_608,
+                }
+            ]
+        return FakeResponse.json({"data": self.state.backups.get(p["cluster"], [])})
 
     def op_Postgres_users_credentials(
         self, request: FakeRequest, body: Any, p: dict[str, str]

@@ -14,6 +14,7 @@ from shipit.config.loader import parse_config
 from shipit.config.overlay import Environment, ServiceSpec, resolve_environment
 from shipit.providers.base import (
     Artifact,
+    BackupStatus,
     Capability,
     DatabaseLink,
     Deployment,
@@ -27,6 +28,7 @@ from shipit.providers.base import (
 from shipit.sensitive import Secret
 
 ALL = frozenset(Capability) - {Capability.DEPLOY_IMAGE, Capability.BACKUPS}
+WITH_BACKUPS = ALL | {Capability.BACKUPS}
 
 
 @dataclass
@@ -53,6 +55,7 @@ class MemoryProvider:
     settled: dict[str, bool] = field(default_factory=dict)
     active: int = 0
     peak: int = 0
+    backup: BackupStatus | Exception | None = None  # what ``backups`` answers (or raises)
     name: ClassVar[str] = "memory"
     capabilities: frozenset[Capability] = ALL  # type: ignore[misc]
 
@@ -167,6 +170,13 @@ class MemoryProvider:
 
     def stop(self, service: ServiceSpec) -> None:
         self._record("stop", service.name)
+
+    def backups(self, service: ServiceSpec) -> BackupStatus | None:
+        """``backup`` as set; only called where ``capabilities`` has BACKUPS (WITH_BACKUPS)."""
+        self._record("backups", service.name)
+        if isinstance(self.backup, Exception):
+            raise self.backup
+        return self.backup
 
     def close(self) -> None:
         self._record("close", "")

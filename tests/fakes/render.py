@@ -10,7 +10,9 @@ State: workspaces (owners), image-backed services, their variables, deploys that
 ``fail_next`` and ``outcomes``) one step per ``GET /services/{id}/deploys/{deployId}``, build and
 app logs served by ``GET /logs`` with Render's time-window paging, suspend/resume, rollback,
 cancel, and Postgres databases that go ``unknown`` -> ``creating`` -> ``available`` one step per
-read. Answers have the shapes of the recorded fixtures. ``GET /apps/<slug>/...`` answers as the
+read, with a point-in-time recovery status (``NOT_AVAILABLE`` on the free plan,
+``BACKUP_NOT_READY`` until available, then ``AVAILABLE``; ``state.recovery[id]`` overrides it).
+Answers have the shapes of the recorded fixtures. ``GET /apps/<slug>/...`` answers as the
 deployed app, so ``SHIPIT_RENDER_SERVICE_URL_TEMPLATE=<fake>/apps/{slug}`` points health probes at
 the fake. Knobs for outcomes the API notes could not settle: ``digest_image_urls = False`` makes
 ``imageUrl`` with a digest a 400; ``queue_next`` answers the next deploy create with 202 and no
@@ -153,6 +155,7 @@ class RenderState:
         self.logs: list[dict[str, Any]] = []
         self.postgres: dict[str, dict[str, Any]] = {}
         self.connection: dict[str, dict[str, str]] = {}
+        self.recovery: dict[str, dict[str, Any]] = {}  # forced recovery answers by Postgres id
         self.fail_next: list[str] = []
         self.outcomes: dict[str, str] = {}
         self.app_status = 200
@@ -800,6 +803,23 @@ def _connection_info(
 ) -> FakeResponse:
     info = fake.state.connection.get(m["pid"])
     return FakeResponse.json(info) if info else _error(404, f"not found: {m['pid']}")
+
+
+@route("GET", "/postgres/(?P<pid>[^/]+)/recovery")
+def _recovery_info(
+    fake: FakeRender, request: FakeRequest, body: Any, m: re.Match[str]
+) -> FakeResponse:
+    detail = fake.state.postgres.get(m["pid"])
+    if detail is None:
+        return _error(404, f"not found: {m['pid']}")
+    forced = fake.state.recovery.get(m["pid"])
+    if forced is not None:
+        return FakeResponse.json(forced)
+    if detail["plan"] == "free":
+        return FakeResponse.json({"recoveryStatus": "NOT_AVAILABLE"})
+    if detail["status"] != "available":
+        return FakeResponse.json({"recoveryStatus": "BACKUP_NOT_READY"})
+    return FakeResponse.json({"recoveryStatus": "AVAILABLE", "startsAt": detail["createdAt"]})
 
 
 def _repository(ref: str) -> str:

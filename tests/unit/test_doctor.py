@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.fakes.memory_provider import ALL, WITH_BACKUPS, MemoryProvider
 
 from shipit.config.loader import LoadedConfig, parse_config
-from shipit.config.overlay import resolve_environment
+from shipit.config.overlay import Environment, resolve_environment
 from shipit.core import doctor
 from shipit.core.doctor import (
     CheckResult,
@@ -24,8 +26,8 @@ from shipit.core.doctor import (
     looks_like_secret,
     run_checks,
 )
-from shipit.errors import UsageError
-from shipit.providers.base import Capability
+from shipit.errors import AuthError, ProviderAPIError, UsageError
+from shipit.providers.base import BackupStatus
 
 GOOD = """
 [project]
@@ -235,25 +237,111 @@ def test_allowed_hosts(tmp_path: Path) -> None:
     assert check_allowed_hosts(resolve_environment(load(tmp_path), "production"), {}) == []
 
 
-class BackupProvider:
-    name = "fake"
-    capabilities = frozenset({Capability.BACKUPS})
-
-    def __init__(self, enabled: bool | None) -> None:
-        self.enabled = enabled
-
-    def backups_enabled(self, service: object) -> bool | None:
-        return self.enabled
+def memory(backup: BackupStatus | Exception | None, *, reports: bool = True) -> MemoryProvider:
+    """The in-memory provider answering ``backups`` with ``backup``."""
+    return MemoryProvider(capabilities=WITH_BACKUPS if reports else ALL, backup=backup)
 
 
-def test_backups(tmp_path: Path) -> None:
+LATEST = datetime(2026, 8, 21, 3, 0, tzinfo=UTC)
+
+
+def test_backups_pass_with_the_latest_time(tmp_path: Path) -> None:
     production = resolve_environment(load(tmp_path), "production")
-    assert statuses(check_backups(production, BackupProvider(True))) == ["pass"]  # type: ignore[arg-type]
-    (result,) = check_backups(production, BackupProvider(False))  # type: ignore[arg-type]
+    provider = memory(BackupStatus(True, "2 completed backups", latest=LATEST))
+    (result,) = check_backups(production, provider)
+    assert result.status == "pass"
+    assert result.message == (
+        "web: postgres has backups (2 completed backups; latest 2026-08-21T03:00:00+00:00)"
+    )
+    assert result.environment == "production"
+    assert provider.calls == [("backups", "web")]
+    (no_time,) = check_backups(production, memory(BackupStatus(True, "recovery available")))
+    assert no_time.message == "web: postgres has backups (recovery available)"
+
+
+def test_a_database_without_backups_fails_with_the_providers_fix(tmp_path: Path) -> None:
+    production = resolve_environment(load(tmp_path), "production")
+    (result,) = check_backups(production, memory(BackupStatus(False, "no backups of 'db'")))
     assert result.status == "fail"
-    assert "has no backups" in result.message
-    (skipped,) = check_backups(production, None, reason="provider does not report backups")
-    assert skipped.message == "skipped: provider does not report backups"
+    assert result.message == (
+        "web: the production postgres database has no backups (no backups of 'db')"
+    )
+    assert result.fix == "create a backup schedule for the Managed Postgres cluster on Fly.io"
+    text = GOOD.replace('provider = "fly"', 'provider = "render"').replace(
+        '[environments.production.fly]\napp = "demo-web"',
+        '[environments.production.render]\nowner = "tea-demo"',
+    )
+    render = resolve_environment(load(tmp_path, text), "production")
+    (on_render,) = check_backups(render, memory(BackupStatus(False, "free plan")))
+    assert on_render.fix is not None
+    assert on_render.fix.startswith("enable point-in-time recovery: upgrade")
+    assert doctor.backup_fix("acme") == "enable backups for it on acme before the next deploy"
+
+
+def test_backups_are_skipped_without_the_capability_or_a_database(tmp_path: Path) -> None:
+    production = resolve_environment(load(tmp_path), "production")
+    provider = memory(BackupStatus(False, "never asked"), reports=False)
+    (skipped,) = check_backups(production, provider)
+    assert (skipped.status, skipped.message) == (
+        "skip",
+        "skipped: provider does not report backups",
+    )
+    assert provider.calls == []
+    (unlinked,) = check_backups(production, memory(None))
+    assert (unlinked.status, unlinked.message) == ("skip", "web: skipped: no database linked yet")
+    (no_provider,) = check_backups(production, None, reason="provider does not report backups")
+    assert no_provider.message == "skipped: provider does not report backups"
+    no_db = resolve_environment(
+        load(tmp_path, GOOD.replace('database = "postgres"\n', "")), "production"
+    )
+    assert check_backups(no_db, memory(BackupStatus(False, "x"))) == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProviderAPIError("fly", "cluster not found", status=404, hint="check the cluster"),
+        AuthError("fly API: HTTP 401: token refused", hint="set FLY_API_TOKEN"),
+    ],
+    ids=["api", "auth"],
+)
+def test_a_provider_error_is_a_warning_not_a_crash(tmp_path: Path, error: Exception) -> None:
+    production = resolve_environment(load(tmp_path), "production")
+    (result,) = check_backups(production, memory(error))
+    assert result.status == "warn"
+    assert result.message == f"web: backups could not be read: {error}"
+    assert result.fix in {"check the cluster", "set FLY_API_TOKEN"}
+
+
+def test_run_checks_asks_the_production_provider_for_backups(tmp_path: Path) -> None:
+    provider = memory(BackupStatus(False, "no backups of 'demo-web-db'"))
+    opened: list[str] = []
+
+    def opener(env: Environment) -> MemoryProvider:
+        opened.append(env.name)
+        return provider
+
+    report = run_checks(
+        load(tmp_path),
+        git=Git(),
+        open_provider=opener,  # type: ignore[arg-type]
+        token_lookup=lambda name: (f"{name.upper()}_TOKEN", None),
+    )
+    assert opened == ["production"]
+    (failed,) = report.failed
+    assert (failed.name, failed.environment) == ("database-backups", "production")
+    assert ("close", "") in provider.calls
+    provider.backup = ProviderAPIError("fly", "HTTP 503: busy")
+    again = run_checks(
+        load(tmp_path),
+        "production",
+        git=Git(),
+        open_provider=lambda env: provider,  # type: ignore[arg-type,return-value]
+        token_lookup=lambda name: ("FLY_API_TOKEN", None),
+    )
+    assert again.ok
+    (warned,) = [c for c in again.checks if c.name == "database-backups"]
+    assert warned.status == "warn"
 
 
 def test_tokens(tmp_path: Path) -> None:
@@ -280,9 +368,9 @@ def test_the_real_token_lookup_never_prompts(monkeypatch: pytest.MonkeyPatch) ->
 def test_run_checks_on_a_good_config(tmp_path: Path) -> None:
     opened: list[str] = []
 
-    def opener(env: object) -> object:
-        opened.append(str(env))
-        raise AssertionError("no provider is needed without ALLOWED_HOSTS or backups")
+    def opener(env: Environment) -> object:
+        opened.append(env.name)
+        raise AuthError("no fly token", hint="set FLY_API_TOKEN")
 
     report = run_checks(
         load(tmp_path),
@@ -294,7 +382,12 @@ def test_run_checks_on_a_good_config(tmp_path: Path) -> None:
     names = {c.name for c in report.checks}
     assert {"dotenv-ignored", "no-secret-values", "token", "debug-off", "secret-key"} <= names
     assert {"staging-mirrors-production", "health-path", "database-backups"} <= names
-    assert opened == []
+    assert opened == ["production"]  # only for backups: fly reports them
+    (backups,) = [c for c in report.checks if c.name == "database-backups"]
+    assert (backups.status, backups.message) == (
+        "skip",
+        "skipped: provider unavailable: no fly token",
+    )
     document = report.to_dict()
     assert document["ok"] is True
     assert set(document["checks"][0]) == {"name", "status", "environment", "message", "fix"}

@@ -30,13 +30,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from shipit.config.loader import LoadedConfig, display_path
 from shipit.config.overlay import Environment, ServiceSpec, env_text, resolve_environment
 from shipit.errors import ShipitError
-from shipit.providers.base import Capability
+from shipit.providers.base import Capability, ReportsBackups
 
 if TYPE_CHECKING:
     from shipit.providers.base import Provider
@@ -91,14 +91,6 @@ class DoctorReport:
     def to_dict(self) -> dict[str, Any]:
         """``{"ok": bool, "checks": [...]}``."""
         return {"ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
-
-
-class ReportsBackups(Protocol):
-    """An adapter with :attr:`Capability.BACKUPS` answers whether a service's database has them."""
-
-    def backups_enabled(self, service: ServiceSpec) -> bool | None:
-        """True or False as the provider reports it; None when it cannot tell."""
-        ...
 
 
 # .env -------------------------------------------------------------------------------------
@@ -520,6 +512,18 @@ def check_parity(staging: Environment, production: Environment) -> list[CheckRes
     ]
 
 
+BACKUP_FIXES: Mapping[str, str] = {
+    "render": "enable point-in-time recovery: upgrade the database to a paid Render Postgres "
+    "plan (the free plan has no backups)",
+    "fly": "create a backup schedule for the Managed Postgres cluster on Fly.io",
+}
+
+
+def backup_fix(provider: str) -> str:
+    """What to do about a production database without backups on ``provider``."""
+    return BACKUP_FIXES.get(provider, f"enable backups for it on {provider} before the next deploy")
+
+
 def check_backups(
     env: Environment, provider: Provider | None, *, reason: str | None = None
 ) -> list[CheckResult]:
@@ -530,39 +534,46 @@ def check_backups(
         return []
     if provider is None:
         return [CheckResult(name, "skip", f"skipped: {reason}", environment=env.name)]
-    reporter = getattr(provider, "backups_enabled", None)
-    if Capability.BACKUPS not in provider.capabilities or not callable(reporter):
+    if Capability.BACKUPS not in provider.capabilities or not isinstance(provider, ReportsBackups):
         return [
             CheckResult(
                 name, "skip", "skipped: provider does not report backups", environment=env.name
             )
         ]
-    results: list[CheckResult] = []
-    for spec in databases:
-        enabled = reporter(spec)
-        if enabled is None:
-            results.append(
-                CheckResult(
-                    name, "skip", f"{spec.name}: the provider cannot tell", environment=env.name
-                )
-            )
-        elif enabled:
-            results.append(
-                CheckResult(
-                    name, "pass", f"{spec.name}: {spec.database} has backups", environment=env.name
-                )
-            )
-        else:
-            results.append(
-                CheckResult(
-                    name,
-                    "fail",
-                    f"{spec.name}: the production {spec.database} database has no backups",
-                    fix=f"enable backups for it on {env.provider} before the next deploy",
-                    environment=env.name,
-                )
-            )
-    return results
+    return [_backup_result(env, provider, spec) for spec in databases]
+
+
+def _backup_result(env: Environment, provider: ReportsBackups, spec: ServiceSpec) -> CheckResult:
+    name = "database-backups"
+    try:
+        status = provider.backups(spec)
+    except ShipitError as error:
+        return CheckResult(
+            name,
+            "warn",
+            f"{spec.name}: backups could not be read: {error}",
+            fix=error.hint,
+            environment=env.name,
+        )
+    if status is None:
+        return CheckResult(
+            name, "skip", f"{spec.name}: skipped: no database linked yet", environment=env.name
+        )
+    if status.enabled:
+        latest = f"; latest {status.latest.isoformat(timespec='seconds')}" if status.latest else ""
+        return CheckResult(
+            name,
+            "pass",
+            f"{spec.name}: {spec.database} has backups ({status.detail}{latest})",
+            environment=env.name,
+        )
+    return CheckResult(
+        name,
+        "fail",
+        f"{spec.name}: the production {spec.database} database has no backups ({status.detail})",
+        fix=backup_fix(env.provider),
+        environment=env.name,
+    )
 
 
 TokenLookup = Callable[[str], "tuple[str | None, ShipitError | None]"]
@@ -699,10 +710,7 @@ def run_checks(
             if isinstance(provider, str):
                 checks += check_backups(env, None, reason=f"provider unavailable: {provider}")
             else:
-                try:
-                    checks += check_backups(env, provider)
-                except ShipitError as error:
-                    checks += check_backups(env, None, reason=f"provider unreachable: {error}")
+                checks += check_backups(env, provider)
     finally:
         for opened in providers.values():
             if not isinstance(opened, str):

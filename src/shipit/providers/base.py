@@ -8,6 +8,9 @@ polls.
 
 A deploy goes ``set_env`` -> ``link_db`` -> ``deploy`` -> ``health`` (polled) -> ``settle``;
 ``settle(healthy=False)`` leaves the previous release serving where the platform allows.
+
+``backups`` (see :class:`ReportsBackups`) is optional: only adapters that declare
+:attr:`Capability.BACKUPS` define it, and callers check the capability first.
 """
 
 from __future__ import annotations
@@ -183,6 +186,20 @@ class ServiceStatus:
 
 
 @dataclass(frozen=True)
+class BackupStatus:
+    """Whether a service's database has backups, as the provider reports it.
+
+    ``latest`` is when the newest backup finished (None when the provider does not say);
+    ``detail`` is one line for humans; provider-only fields go in ``extra``.
+    """
+
+    enabled: bool
+    detail: str
+    latest: datetime | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ProviderContext:
     """What an adapter is given: the environment, a state folder and its credentials."""
 
@@ -195,7 +212,13 @@ class ProviderContext:
 
 @runtime_checkable
 class Provider(Protocol):
-    """The operations shipit needs from a platform, for one environment."""
+    """The operations shipit needs from a platform, for one environment.
+
+    Optional operations, defined only where an adapter can: ``planned_artifact`` (below) and
+    ``backups(service) -> BackupStatus | None`` (:class:`ReportsBackups`; with
+    :attr:`Capability.BACKUPS`: whether the service's database has backups, None when no
+    database is linked yet).
+    """
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
@@ -270,4 +293,17 @@ class Provider(Protocol):
 
     def close(self) -> None:
         """Release clients and files."""
+        ...
+
+
+@runtime_checkable
+class ReportsBackups(Protocol):
+    """The optional ``backups`` operation of adapters that declare :attr:`Capability.BACKUPS`.
+
+    Kept out of :class:`Provider` so adapters without the capability need not define it.
+    """
+
+    def backups(self, service: ServiceSpec) -> BackupStatus | None:
+        """Whether the service's database has backups; None when the provider knows of no
+        database linked to it (yet)."""
         ...

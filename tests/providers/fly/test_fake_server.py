@@ -194,3 +194,37 @@ def test_the_adapter_rolls_three_replicas_and_rolls_back_a_crash_on_the_fake(
 
 def _image(ref: str) -> Artifact:
     return Artifact(kind="image", ref=ref, digest=ref.split("@")[1])
+
+
+def test_the_adapter_reports_the_backups_of_the_cluster_it_linked(
+    fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, state = fake
+    for name, value in fly_environment(server.url, TOKEN).items():
+        monkeypatch.setenv(name, value)
+    text = CONFIG.format(image=GOOD).replace('secrets = ["API_KEY"]', 'database = "postgres"')
+    (tmp_path / "shipit.toml").write_text(text)
+    env = resolve_environment(load_config(tmp_path / "shipit.toml"), "staging")
+    context = ProviderContext(environment=env, state_dir=tmp_path / ".shipit", token=Secret(TOKEN))
+    provider = FlyProvider(context, sleep=lambda _: None)
+    web = env.services["web"]
+    try:
+        assert provider.backups(web) is None  # no cluster yet
+        provider.link_db(web)
+        status = provider.backups(web)
+        assert status is not None
+        assert status.enabled is True
+        assert status.latest is not None
+        assert status.detail == "1 completed backup"
+        (cluster_id,) = state.clusters
+        state.backups[cluster_id] = [{"id": "b2", "status": "running", "type": "full"}]
+        status = provider.backups(web)
+        assert status is not None
+        assert (status.enabled, status.latest) == (False, None)
+        assert (
+            status.detail == "no completed backup of Managed Postgres 'shop-staging-db' (running)"
+        )
+    finally:
+        provider.close()
+    assert state.invalid == []
+    assert state.bad_answers == []

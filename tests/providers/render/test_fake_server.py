@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fakes.render import OWNER_ID, RenderState, render_server, seeded_state
+from tests.fakes.openapi import validate_response
+from tests.fakes.render import OWNER_ID, SPEC_PATH, RenderState, render_server, seeded_state
 from tests.fakes.server import FakeServer
 
 TOKEN = "fake-render-key"
@@ -158,6 +159,30 @@ def test_postgres_becomes_available_and_gives_its_connection_string(render) -> N
     info = call(server, "GET", f"/postgres/{postgres_id}/connection-info").json()
     assert info["internalConnectionString"].startswith("postgresql://")
     assert f"@{postgres_id}/" in info["internalConnectionString"]
+
+
+def test_postgres_recovery_follows_the_plan_and_the_state(render) -> None:
+    server, state = render
+    answers = []
+    for plan in ("basic_256mb", "free"):
+        body = {"name": f"db-{plan}", "ownerId": OWNER_ID, "plan": plan, "version": "16"}
+        postgres_id = call(server, "POST", "/postgres", json=body).json()["id"]
+        answers.append(call(server, "GET", f"/postgres/{postgres_id}/recovery").json())
+        call(server, "GET", f"/postgres/{postgres_id}")
+        call(server, "GET", f"/postgres/{postgres_id}")
+        answers.append(call(server, "GET", f"/postgres/{postgres_id}/recovery").json())
+    assert [a["recoveryStatus"] for a in answers] == [
+        "BACKUP_NOT_READY",
+        "AVAILABLE",
+        "NOT_AVAILABLE",
+        "NOT_AVAILABLE",
+    ]
+    first = next(iter(state.postgres.values()))
+    assert answers[1]["startsAt"] == first["createdAt"]
+    for answer in answers:
+        assert validate_response(SPEC_PATH, "retrieve-postgres-recovery-info", 200, answer) == []
+    assert call(server, "GET", "/postgres/dpg-none/recovery").status_code == 404
+    assert state.invalid == []
 
 
 def test_rollback_and_suspend_resume(render) -> None:

@@ -72,6 +72,7 @@ def test_the_declared_capabilities() -> None:
         Capability.ROLLBACK,
         Capability.PROMOTE,
         Capability.STOP,
+        Capability.BACKUPS,
     }
 
 

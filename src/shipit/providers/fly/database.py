@@ -111,6 +111,10 @@ class PostgresLinker:
             extra={"cluster": cluster_id, "name": self.cluster_name},
         )
 
+    def find(self) -> dict[str, Any] | None:
+        """The app's cluster (named ``<app>-db`` or attached to the app), or None."""
+        return self._find(self.apps.raw_org())
+
     def _find(self, org: str) -> dict[str, Any] | None:
         answer = self.api.rest(ops.POSTGRES_CLUSTERS, params={"org_slug": org}) or {}
         for cluster in answer.get("data") or []:

@@ -79,6 +79,7 @@ POSTGRES_CREDENTIALS = _get(
     "Postgres_users_credentials", "/postgres/{cluster}/users/{user}/credentials"
 )
 ATTACH_POSTGRES = _write("Postgres_attachments_create", "POST", "/postgres/{cluster}/attachments")
+POSTGRES_BACKUPS = _get("Postgres_backups_list", "/postgres/{cluster}/backups")
 
 ENDPOINTS: Final = (
     APP,
@@ -103,6 +104,7 @@ ENDPOINTS: Final = (
     CREATE_POSTGRES,
     POSTGRES_CREDENTIALS,
     ATTACH_POSTGRES,
+    POSTGRES_BACKUPS,
 )
 
 

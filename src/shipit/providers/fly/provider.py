@@ -22,6 +22,7 @@ How each operation maps to Fly (details and sources in the shared API notes):
 - ``releases``/``redeploy``: see ``history.py``; a rollback deploys the earlier image again
   (env and secrets are not rolled back).
 - ``stop``: stops the group's machines (they stay, with their config).
+- ``backups``: the backup list of the app's Managed Postgres cluster (see ``backups.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from shipit.errors import ConfigError, DeployFailedError, ShipitError, UsageErro
 from shipit.http import RetryPolicy
 from shipit.providers.base import (
     Artifact,
+    BackupStatus,
     Capability,
     DatabaseLink,
     Deployment,
@@ -57,6 +59,7 @@ from shipit.providers.block import require_block
 from shipit.providers.fly import logs as fly_logs
 from shipit.providers.fly import parse
 from shipit.providers.fly.apps import Apps
+from shipit.providers.fly.backups import backup_status
 from shipit.providers.fly.client import FlyClient, app_url
 from shipit.providers.fly.database import PostgresLinker
 from shipit.providers.fly.history import History
@@ -96,6 +99,7 @@ class FlyProvider:
             Capability.ROLLBACK,
             Capability.PROMOTE,
             Capability.STOP,
+            Capability.BACKUPS,
         }
     )
 
@@ -351,10 +355,21 @@ class FlyProvider:
                 hint='use database = "postgres" for Fly environments (Managed Postgres)',
             )
         self.apps.ensure()
-        linker = PostgresLinker(
+        return self._postgres().link()
+
+    def backups(self, service: ServiceSpec) -> BackupStatus | None:
+        """The backups of the app's Managed Postgres cluster; None when it has none yet."""
+        if service.database != "postgres":
+            return None
+        cluster = self._postgres().find()
+        if cluster is None:
+            return None
+        return backup_status(self.api, cluster)
+
+    def _postgres(self) -> PostgresLinker:
+        return PostgresLinker(
             self.api, self.apps, self.vault, region=self.block.region, sleep=self.sleep
         )
-        return linker.link()
 
     # logs ---------------------------------------------------------------------------------
     def logs(

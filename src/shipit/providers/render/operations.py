@@ -114,6 +114,9 @@ POSTGRES_CONNECTION_INFO: Final = _read(
     "/postgres/{postgresId}/connection-info",
     secret_answer=True,
 )
+POSTGRES_RECOVERY: Final = _read(
+    "retrieve-postgres-recovery-info", "/postgres/{postgresId}/recovery"
+)
 
 ALL: tuple[Operation, ...] = tuple(
     value for value in list(globals().values()) if isinstance(value, Operation)

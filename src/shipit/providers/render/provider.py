@@ -31,6 +31,8 @@ How each operation maps to Render (details and sources in the shared API notes, 
 - ``redeploy``: ``POST /services/{id}/rollback {"deployId"}`` for an earlier deploy (falling
   back to a deploy of its image when Render refuses); the live release is deployed again by image.
 - ``stop``: suspends the service; the next deploy resumes it first.
+- ``backups``: the point-in-time recovery status of the environment's Postgres (the one
+  ``link_db`` finds or creates; see ``backups.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from shipit.errors import ConfigError, ProviderAPIError, UsageError
 from shipit.http import RetryPolicy
 from shipit.providers.base import (
     Artifact,
+    BackupStatus,
     Capability,
     DatabaseLink,
     Deployment,
@@ -67,6 +70,7 @@ from shipit.providers.probe import Prober
 from shipit.providers.render import logs as render_logs
 from shipit.providers.render import operations as ops
 from shipit.providers.render import parse
+from shipit.providers.render.backups import backup_status
 from shipit.providers.render.client import RenderClient
 from shipit.providers.render.database import PostgresLinker
 from shipit.providers.render.probe import probe, service_url
@@ -101,6 +105,7 @@ class RenderProvider:
             Capability.ROLLBACK,
             Capability.PROMOTE,
             Capability.STOP,
+            Capability.BACKUPS,
         }
     )
 
@@ -512,11 +517,7 @@ class RenderProvider:
                 key=f"services.{service.name}.database",
                 hint='use database = "postgres" for Render environments',
             )
-        linker = PostgresLinker(
-            self.api, owner_id=self.resolver.owner_id(), region=self.block.region, sleep=self.sleep
-        )
-        prefix = self.block.name_prefix or ""
-        database = linker.ensure(f"{prefix}{self.context.environment.project}-db")
+        database = self._postgres().ensure(self._database_name())
         url = database.url.reveal()
         service_id = self.resolver.service_id(service.remote_name)
         if service_id is None:
@@ -538,6 +539,24 @@ class RenderProvider:
             "to its internal connection string",
             extra={"postgres_id": database.id},
         )
+
+    def backups(self, service: ServiceSpec) -> BackupStatus | None:
+        """The recovery status of the environment's Postgres; None before it exists."""
+        if service.database != "postgres":
+            return None
+        database = self._postgres().find(self._database_name())
+        if database is None:
+            return None
+        return backup_status(self.api, database)
+
+    def _postgres(self) -> PostgresLinker:
+        return PostgresLinker(
+            self.api, owner_id=self.resolver.owner_id(), region=self.block.region, sleep=self.sleep
+        )
+
+    def _database_name(self) -> str:
+        """``<name_prefix><project>-db``: the environment's one database."""
+        return f"{self.block.name_prefix or ''}{self.context.environment.project}-db"
 
     # logs ---------------------------------------------------------------------------------
     def logs(
