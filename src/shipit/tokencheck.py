@@ -30,7 +30,6 @@ FLY_MACHINES_URL = "https://api.machines.dev/v1"
 
 ME_QUERY = "query ShipitLoginMe { me { id email name } }"
 PROJECTS_QUERY = "query ShipitLoginProjects { projects(first: 1) { edges { node { id } } } }"
-_FLY_MACAROON_PREFIXES = ("fm1r", "fm1a", "fm2")
 
 
 def check_token(provider: str, token: Token, *, verbose: bool = False) -> str:
@@ -106,25 +105,12 @@ def _check_render(client: ProviderClient, token: Token) -> str:
     return str(body.get("email") or body.get("name") or "api key")
 
 
-def fly_authorization(raw: str) -> str:
-    """The Authorization header for a Fly token (``FlyV1`` for macaroons, else Bearer)."""
-    text = raw.strip()
-    lowered = text.lower()
-    while lowered.startswith(("bearer ", "flyv1 ")):
-        text = text.split(" ", 1)[1].strip()
-        lowered = text.lower()
-    pieces = [p.strip() for p in text.split(",") if p.strip()]
-    macaroons = [p for p in pieces if p.split("_", 1)[0] in _FLY_MACAROON_PREFIXES]
-    if macaroons:
-        return "FlyV1 " + ",".join(macaroons)
-    return f"Bearer {text}"
-
-
 def _check_fly(client: ProviderClient, token: Token) -> str:
     from shipit.http import base_url, request
+    from shipit.providers.fly.client import machines_authorization
 
     url = base_url("fly_machines", FLY_MACHINES_URL)
-    headers = {"Authorization": fly_authorization(token.value.reveal())}
+    headers = {"Authorization": machines_authorization(token.value.reveal())}
     response = request(client, "GET", f"{url}/tokens/current", headers=headers, retry=True)
     tokens = response.json().get("tokens") or [{}]
     first = tokens[0] if isinstance(tokens, list) and tokens else {}

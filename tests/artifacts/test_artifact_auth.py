@@ -102,12 +102,12 @@ def test_half_a_pair_is_a_usage_error(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_fly_registry_uses_the_fly_token(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("FLY_API_TOKEN", "FlyV1 fm2_token-value")
+    monkeypatch.setenv("FLY_API_TOKEN", "fake-fly-api-token")
     found = lookup_credentials("registry.fly.io")
     assert found is not None
     assert (found.username, found.password.reveal(), found.source) == (
         "x",
-        "FlyV1 fm2_token-value",
+        "fake-fly-api-token",
         "FLY_API_TOKEN",
     )
     assert lookup_credentials(HOST) is None  # never sent to another registry

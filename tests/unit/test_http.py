@@ -334,7 +334,7 @@ def test_the_trace_masks_tokens_and_secret_values(
 
 def test_mask_headers_keeps_the_scheme_only() -> None:
     masked = http.mask_headers(
-        {"Authorization": "FlyV1 fm2_abc", "X-Api-Key": "k", "Accept": "application/json"}
+        {"Authorization": "FlyV1 fake-macaroon", "X-Api-Key": "k", "Accept": "application/json"}
     )
     assert masked == {
         "Authorization": "FlyV1 [REDACTED]",

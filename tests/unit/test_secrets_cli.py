@@ -567,8 +567,9 @@ def test_login_render_and_fly(
         )
         assert cli("login", "render", "--token-stdin", stdin=CANARY).code == 0
         assert render.calls.last.request.headers["Authorization"] == f"Bearer {CANARY}"
-        assert cli("login", "fly", "--token-stdin", stdin=f"FlyV1 fm2_{CANARY}").code == 0
-        assert fly.calls.last.request.headers["Authorization"] == f"FlyV1 fm2_{CANARY}"
+        macaroon = f"fm2_{CANARY}"  # a fake in the shape of a Fly macaroon
+        assert cli("login", "fly", "--token-stdin", stdin=macaroon).code == 0
+        assert fly.calls.last.request.headers["Authorization"] == "FlyV1 " + macaroon
     assert set(memory_keyring.entries) == {
         ("shipit:token:render", "token"),
         ("shipit:token:fly", "token"),

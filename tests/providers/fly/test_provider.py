@@ -29,6 +29,7 @@ from .conftest import (
     DIGEST,
     IMAGE,
     OLD_IMAGE,
+    TOKEN,
     FlyAPI,
     app_answer,
     crashed_exit,
@@ -96,12 +97,13 @@ def test_macaroons_go_as_flyv1_and_graphql_also_gets_user_tokens(
 ) -> None:
     existing_app.on("Machines_list", [])
     existing_app.on("ShipitAppReleases", releases_answer())
-    provider = make_provider(token="FlyV1 fm2_aaa,fm2_bbb,fo1_user")
+    macaroons, user = "fm2_fake-a,fm2_fake-b", "fo1_fake-user"  # fakes in Fly's token shapes
+    provider = make_provider(token=f"FlyV1 {macaroons},{user}")
     provider.releases(provider.context.environment.services["web"])
     rest = existing_app.sent("Apps_show")[0].headers
     graph = existing_app.sent("ShipitAppReleases")[0].headers
-    assert rest["authorization"] == "FlyV1 fm2_aaa,fm2_bbb"
-    assert graph["authorization"] == "FlyV1 fm2_aaa,fm2_bbb,fo1_user"
+    assert rest["authorization"] == f"FlyV1 {macaroons}"
+    assert graph["authorization"] == f"FlyV1 {macaroons},{user}"
     assert rest["user-agent"].startswith("shipit/")
 
 
@@ -718,7 +720,7 @@ def test_logs_show_the_latest_lines_of_the_services_machines(
     assert [line.stream for line in lines] == ["runtime", "http"]
     assert lines[0].release == "3d8d9e1b7e1589"
     assert api.sent("logs")[0].query == {}
-    assert api.sent("logs")[0].headers["authorization"].startswith("FlyV1 fm2_")
+    assert api.sent("logs")[0].headers["authorization"] == f"FlyV1 {TOKEN}"
     assert list(provider.logs(web, build=True)) == []
 
 

@@ -24,7 +24,6 @@ from shipit.errors import AuthError, ProviderAPIError, UsageError
 from shipit.http import ProviderClient, RetryPolicy, base_url, graphql, make_client, request
 from shipit.providers.fly.operations import Endpoint, Operation
 from shipit.sensitive import Secret
-from shipit.tokencheck import fly_authorization
 
 DEFAULT_MACHINES_URL: Final = "https://api.machines.dev/v1"
 DEFAULT_GRAPHQL_URL: Final = "https://api.fly.io/graphql"
@@ -85,6 +84,14 @@ def token_pieces(raw: str) -> tuple[list[str], list[str]]:
     return macaroons, [p for p in pieces if p not in macaroons]
 
 
+def machines_authorization(raw: str) -> str:
+    """The Machines API and logs Authorization header: the macaroons only, else Bearer."""
+    macaroons, users = token_pieces(raw)
+    if macaroons:
+        return "FlyV1 " + ",".join(macaroons)
+    return f"Bearer {','.join(users)}"
+
+
 def graphql_authorization(raw: str) -> str:
     """The GraphQL Authorization header: macaroons first, then user tokens, in one list."""
     macaroons, users = token_pieces(raw)
@@ -116,7 +123,7 @@ class FlyClient:
         self.machines: ProviderClient = make_client(
             "fly",
             base_url=self.machines_url,
-            headers={"Authorization": fly_authorization(raw)},
+            headers={"Authorization": machines_authorization(raw)},
             auth_hint=TOKEN_HINT,
             policy=policy,
             verbose=verbose,

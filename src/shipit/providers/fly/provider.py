@@ -66,6 +66,7 @@ from shipit.providers.fly.history import History
 from shipit.providers.fly.machines import ConfigBuilder, Machines
 from shipit.providers.fly.rollout import Roller, Rollout, plan
 from shipit.providers.fly.vault import Vault
+from shipit.providers.images import no_source_build, require_image
 from shipit.providers.probe import Prober
 from shipit.sensitive import Secret
 
@@ -143,20 +144,13 @@ class FlyProvider:
 
     def build(self, service: ServiceSpec) -> Artifact:
         """Fly builds nothing here: services deploy an image."""
-        raise UsageError(
-            f"the fly provider deploys images; service {service.name!r} has none",
-            hint=f"give services.{service.name} an `image` (and a [build] table to build it)",
-        )
+        raise no_source_build("fly", service)
 
     def deploy(
         self, service: ServiceSpec, artifact: Artifact, *, release_name: str | None = None
     ) -> Deployment:
         """Write the first batch of a rolling update to ``artifact``; ``health`` does the rest."""
-        if artifact.kind != "image":
-            raise UsageError(
-                f"Fly runs images; {artifact.ref} is a {artifact.kind}",
-                hint=f"give services.{service.name} an `image` (and a [build] table to build it)",
-            )
+        require_image("Fly", artifact, service)
         self.apps.ensure()
         group = service.remote_name
         existing = self.machines.group(group)

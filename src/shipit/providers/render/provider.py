@@ -66,6 +66,7 @@ from shipit.providers.base import (
 )
 from shipit.providers.block import require_block
 from shipit.providers.bookkeeping import artifact_key, json_map, with_entry
+from shipit.providers.images import no_source_build, require_image
 from shipit.providers.probe import Prober
 from shipit.providers.render import logs as render_logs
 from shipit.providers.render import operations as ops
@@ -143,20 +144,13 @@ class RenderProvider:
 
     def build(self, service: ServiceSpec) -> Artifact:
         """Render services deploy images; shipit builds those itself (``[services.X.build]``)."""
-        raise UsageError(
-            f"the render provider deploys images, and service {service.name!r} has none",
-            hint=f"give services.{service.name} an `image` (and a [build] table to build it)",
-        )
+        raise no_source_build("render", service)
 
     def deploy(
         self, service: ServiceSpec, artifact: Artifact, *, release_name: str | None = None
     ) -> Deployment:
         """Start one deploy of the pinned image; returns at once (``health`` follows it)."""
-        if artifact.kind != "image":
-            raise UsageError(
-                f"Render runs images; {artifact.ref} is a {artifact.kind}",
-                hint=f"give services.{service.name} an `image` (and a [build] table to build it)",
-            )
+        require_image("Render", artifact, service)
         existing = self.resolver.find(service.remote_name)
         if existing is None:
             return self._create(service, artifact, release_name)
